@@ -1,0 +1,46 @@
+# safeship — one command each: `make demo`, `make test`. Each target sets itself up.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+# Offline: no analytics or hub calls from Prefect, DVC, Evidently or transformers.
+export DO_NOT_TRACK := 1
+export PREFECT_SERVER_ANALYTICS_ENABLED := false
+export DVC_NO_ANALYTICS := 1
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export PREFECT_HOME := $(CURDIR)/.safeship/prefect
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+
+.PHONY: setup lint test test-fast demo up bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip setuptools wheel
+	$(BIN)/python -m pip install -q -c constraints.txt -e '.[dev,hf]'
+	touch $(STAMP)
+
+lint: setup
+	$(BIN)/ruff check src flows tasks tests benchmarks
+	$(BIN)/mypy
+
+test: lint
+	$(BIN)/python -m pytest -q
+
+test-fast: setup
+	$(BIN)/python -m pytest -q -m "not slow"
+
+demo: setup
+	bash scripts/demo.sh
+
+up: setup
+	@echo "make up arrives with the release flow (Prefect server, gateway, deployments)."
+
+bench: setup
+	for script in benchmarks/bench_*.py; do $(BIN)/python $$script || exit 1; done
+
+clean:
+	rm -rf .safeship reports/*/ .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,78 @@
+"""``promote``, ``rollback`` and ``status``."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from safeship.cli.common import add_json_flag, open_registry
+from safeship.cli.output import print_json, print_table
+
+
+def _promote(args: argparse.Namespace) -> int:
+    with open_registry() as registry:
+        event = registry.promote(
+            args.model, args.version, actor=args.actor, force=args.force, reason=args.reason
+        )
+    if args.json:
+        print_json(event.to_dict())
+    else:
+        forced = " (forced)" if args.force else ""
+        previous = event.payload.get("from_version") or "none"
+        print(f"{args.model}: production is now {args.version}{forced} (was {previous})")
+    return 0
+
+
+def _rollback(args: argparse.Namespace) -> int:
+    with open_registry() as registry:
+        event = registry.rollback(args.model, actor=args.actor, reason=args.reason, to=args.to)
+    if args.json:
+        print_json(event.to_dict())
+    else:
+        print(
+            f"{args.model}: rolled back from {event.payload['from_version']} to {event.version}; "
+            f"{event.payload['from_version']} is now rejected"
+        )
+    return 0
+
+
+def _status(args: argparse.Namespace) -> int:
+    with open_registry() as registry:
+        names = [args.model] if args.model else [m.name for m in registry.models()]
+        states = [registry.deployment(name) for name in names]
+    if args.json:
+        print_json([s.model_dump() for s in states])
+    else:
+        print_table(
+            "deployment state",
+            ["model", "production", "canary", "weight", "shadow", "updated"],
+            [
+                (s.model, s.production, s.canary, s.canary_weight, s.shadow, s.updated_at)
+                for s in states
+            ],
+        )
+    return 0
+
+
+def add_commands(subparsers: Any) -> None:
+    promote = subparsers.add_parser("promote", help="make an approved version production")
+    promote.add_argument("model")
+    promote.add_argument("version")
+    promote.add_argument("--actor", required=True, help="who is promoting")
+    promote.add_argument("--force", action="store_true", help="promote a version not approved")
+    promote.add_argument("--reason", help="why (required with --force)")
+    add_json_flag(promote)
+    promote.set_defaults(handler=_promote)
+
+    rollback = subparsers.add_parser("rollback", help="return production to an earlier version")
+    rollback.add_argument("model")
+    rollback.add_argument("--to", help="target version (default: the previous production)")
+    rollback.add_argument("--actor", required=True)
+    rollback.add_argument("--reason", required=True)
+    add_json_flag(rollback)
+    rollback.set_defaults(handler=_rollback)
+
+    status = subparsers.add_parser("status", help="production, canary and shadow per model")
+    status.add_argument("model", nargs="?")
+    add_json_flag(status)
+    status.set_defaults(handler=_status)

@@ -1,0 +1,1 @@
+"""Generator adapters: one Protocol, chosen by a version's ``config.json``."""

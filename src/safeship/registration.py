@@ -1,0 +1,133 @@
+"""Registering a version: hash, capture lineage, store in DVC, insert with its event.
+
+Nothing is written to the registry until the artifact is hashed and safely in the
+artifact store; every refusal happens before that insert, so a refused registration
+changes neither the registry nor the ledger.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from safeship.errors import NotFoundError
+from safeship.hashing import HashCache, Manifest, hash_directory
+from safeship.lineage import capture_lineage, diff_lineage
+from safeship.registry.records import VersionRecord
+from safeship.registry.semver import SemVer, bump_kind
+from safeship.registry.store import Registry
+from safeship.storage import store_artifact
+
+Progress = Callable[[int], None]
+
+
+@dataclass
+class RegistrationResult:
+    record: VersionRecord
+    event_hash: str
+    pushed_objects: int
+    suggested_bump: str | None = None
+    declared_bump: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+def hash_cache_for(registry: Registry) -> HashCache:
+    return HashCache(registry.settings.state_dir / "hash-cache.db")
+
+
+def hash_artifact(registry: Registry, path: Path, progress: Progress | None = None) -> Manifest:
+    cache = hash_cache_for(registry)
+    try:
+        return hash_directory(path, cache=cache, progress=progress)
+    finally:
+        cache.close()
+
+
+def _baseline(registry: Registry, model: str, parent: str | None) -> VersionRecord | None:
+    """The version a new one is compared with: its parent, else the latest registered."""
+    if parent is not None:
+        return registry.version(model, parent)
+    versions = registry.versions(model)
+    return versions[-1] if versions else None
+
+
+def register(
+    registry: Registry,
+    *,
+    model: str,
+    path: Path,
+    version: str,
+    parent: str | None = None,
+    author: str | None = None,
+    notes: str | None = None,
+    risk_tier: str | None = None,
+    actor: str | None = None,
+    progress: Progress | None = None,
+) -> RegistrationResult:
+    semver = SemVer.parse(version)
+    path = path.expanduser()
+    known = registry.has_model(model)
+    if known:
+        # Fail fast, before hashing: duplicate and unknown parent are refused again inside
+        # the insert transaction, where a concurrent registration is caught too.
+        existing = {v.version for v in registry.versions(model)}
+        if version in existing:
+            from safeship.errors import DuplicateVersionError
+
+            raise DuplicateVersionError(
+                f"model {model!r} already has version {version!r}; versions are immutable: "
+                "register a new version number"
+            )
+        if parent is not None and parent not in existing:
+            registry.version(model, parent)
+    elif parent is not None:
+        raise NotFoundError(
+            f"parent version {parent!r} does not exist: model {model!r} has no versions yet"
+        )
+    manifest = hash_artifact(registry, path, progress)
+    root = registry.settings.project_root
+    lineage = capture_lineage(root, path, dir_hash=manifest.dir_hash, parent_version=parent)
+    pushed = store_artifact(root, path.resolve(), manifest)
+
+    warnings: list[str] = []
+    suggested = declared = None
+    baseline = _baseline(registry, model, parent) if known else None
+    if baseline is not None:
+        diff = diff_lineage(
+            baseline.lineage,
+            lineage,
+            baseline.file_hashes(),
+            {e.relpath: e.md5 for e in manifest.files},
+        )
+        suggested = diff.suggested_bump
+        declared = bump_kind(SemVer.parse(baseline.version), semver)
+        if suggested != "none" and declared != suggested:
+            warnings.append(
+                f"declared a {declared} bump from {baseline.version} to {version}, but the "
+                f"lineage suggests a {suggested} bump ({diff.reason})"
+            )
+        if SemVer.parse(version) < SemVer.parse(baseline.version):
+            warnings.append(f"{version} is lower than {baseline.version}")
+
+    record, event = registry.add_version(
+        model=model,
+        version=version,
+        manifest=manifest.to_dict(),
+        lineage=lineage,
+        parent_version=parent,
+        adapter=lineage.get("adapter"),
+        author=author,
+        notes=notes,
+        risk_tier=risk_tier,
+        actor=actor or author or "safeship",
+    )
+    return RegistrationResult(record, event.hash, pushed, suggested, declared, warnings)
+
+
+def artifact_dir(registry: Registry, record: VersionRecord) -> Path:
+    """A read-only working copy of a registered version, materialised from DVC storage."""
+    from safeship.storage import materialize
+
+    target = registry.settings.state_dir / "artifacts" / record.model / record.version
+    return materialize(registry.settings.project_root, Manifest.from_dict(record.manifest), target)

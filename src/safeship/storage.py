@@ -1,0 +1,194 @@
+"""The immutable artifact store: DVC's content-addressed cache and its default remote.
+
+Files are copied into the DVC cache while their md5 is recomputed (what is stored is
+exactly what was hashed), the directory's ``.dir`` object is written by DVC's own tree
+code, and DVC pushes the objects to the remote. ``verify_stored`` re-hashes what the
+cache and the remote hold against a catalog manifest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from safeship.config import apply_offline_env
+from safeship.errors import ExternalToolError, IntegrityFailure, NotFoundError
+from safeship.hashing import CHUNK, Manifest
+
+
+@contextmanager
+def dvc_repo(root: Path) -> Iterator[Any]:
+    apply_offline_env()
+    from dvc.exceptions import DvcException, NotDvcRepoError
+    from dvc.repo import Repo
+
+    try:
+        repo = Repo(str(root))
+    except NotDvcRepoError as error:
+        raise NotFoundError(f"{root} is not a DVC project: run `safeship init` first") from error
+    try:
+        yield repo
+    except DvcException as error:
+        raise ExternalToolError(f"DVC failed: {error}") from error
+    finally:
+        repo.close()
+
+
+def _copy_hashed(source: Path, destination: Path, expected_md5: str) -> None:
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.md5()
+    handle, tmp_name = tempfile.mkstemp(dir=destination.parent, prefix=".tmp-")
+    try:
+        with source.open("rb") as reader, os.fdopen(handle, "wb") as writer:
+            while chunk := reader.read(CHUNK):
+                digest.update(chunk)
+                writer.write(chunk)
+        if digest.hexdigest() != expected_md5:
+            raise IntegrityFailure(
+                f"{source} changed while it was being registered (md5 {digest.hexdigest()} "
+                f"!= {expected_md5}); register again once it is stable"
+            )
+        os.chmod(tmp_name, 0o444)
+        os.replace(tmp_name, destination)
+    finally:
+        if os.path.exists(tmp_name):
+            os.unlink(tmp_name)
+
+
+def _tree_for(manifest: Manifest) -> Any:
+    from dvc_data.hashfile.hash_info import HashInfo
+    from dvc_data.hashfile.meta import Meta
+    from dvc_data.hashfile.tree import Tree
+
+    tree = Tree()  # type: ignore[no-untyped-call]
+    for entry in manifest.files:
+        tree.add(tuple(entry.relpath.split("/")), Meta(size=entry.size), HashInfo("md5", entry.md5))
+    tree.digest()
+    if tree.hash_info.value != manifest.dir_hash:
+        raise IntegrityFailure(
+            f"DVC computed directory hash {tree.hash_info.value}, the manifest says "
+            f"{manifest.dir_hash}"
+        )
+    return tree
+
+
+def _object_ids(manifest: Manifest) -> list[Any]:
+    """Every object of the artifact: DVC transfers are shallow, so files are listed too."""
+    from dvc_data.hashfile.hash_info import HashInfo
+
+    return [HashInfo("md5", manifest.dir_hash)] + [
+        HashInfo("md5", entry.md5) for entry in manifest.files
+    ]
+
+
+def store_artifact(root: Path, source: Path, manifest: Manifest) -> int:
+    """Put the artifact into the DVC cache and push it to the default remote.
+
+    Returns the number of objects DVC transferred to the remote (0 when already there).
+    """
+    with dvc_repo(root) as repo:
+        odb = repo.cache.local
+        for entry in manifest.files:
+            if not odb.exists(entry.md5):
+                _copy_hashed(source / entry.relpath, Path(odb.oid_to_path(entry.md5)), entry.md5)
+        tree = _tree_for(manifest)
+        if not odb.exists(tree.oid):
+            odb.add(tree.path, tree.fs, tree.oid)
+        result = repo.cloud.push(_object_ids(manifest))
+        if result.failed:
+            raise ExternalToolError(
+                f"DVC could not push {len(result.failed)} objects to the remote"
+            )
+        return len(result.transferred)
+
+
+@dataclass
+class StoreCheck:
+    """What one store (the cache or the remote) holds against the manifest."""
+
+    location: str
+    changed: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    extra: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not (self.changed or self.missing or self.extra)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "location": self.location,
+            "ok": self.ok,
+            "changed": self.changed,
+            "missing": self.missing,
+            "extra": self.extra,
+        }
+
+
+def _md5_of(fs: Any, path: str) -> str:
+    digest = hashlib.md5()
+    with fs.open(path, "rb") as handle:
+        while chunk := handle.read(CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _check_odb(odb: Any, manifest: Manifest, location: str) -> StoreCheck:
+    check = StoreCheck(location)
+    listed: set[str] = set()
+    dir_path = odb.oid_to_path(manifest.dir_hash)
+    if odb.fs.exists(dir_path):
+        with odb.fs.open(dir_path, "r") as handle:
+            listed = {item["relpath"] for item in json.load(handle)}
+    expected = {entry.relpath for entry in manifest.files}
+    check.extra = sorted(listed - expected) if listed else []
+    for entry in manifest.files:
+        path = odb.oid_to_path(entry.md5)
+        if not odb.fs.exists(path):
+            check.missing.append(entry.relpath)
+        elif _md5_of(odb.fs, path) != entry.md5:
+            check.changed.append(entry.relpath)
+    if not listed:
+        check.missing.append(f"{manifest.dir_hash} (the directory listing)")
+    return check
+
+
+def verify_stored(root: Path, manifest: Manifest) -> list[StoreCheck]:
+    """Re-hash the artifact in the DVC cache and in the default remote."""
+    with dvc_repo(root) as repo:
+        checks = [_check_odb(repo.cache.local, manifest, "cache")]
+        remote = repo.cloud.get_remote_odb(None, "push")
+        checks.append(_check_odb(remote, manifest, f"remote {remote.path}"))
+        return checks
+
+
+def materialize(root: Path, manifest: Manifest, target: Path) -> Path:
+    """A read-only working copy of the artifact at ``target`` (pulled if not cached)."""
+    if target.is_dir() and (target / ".complete").exists():
+        return target
+    with dvc_repo(root) as repo:
+        odb = repo.cache.local
+        if any(not odb.exists(entry.md5) for entry in manifest.files):
+            repo.cloud.pull(_object_ids(manifest))
+        staging = target.with_name(target.name + ".partial")
+        shutil.rmtree(staging, ignore_errors=True)
+        for entry in manifest.files:
+            cached = Path(odb.oid_to_path(entry.md5))
+            if not cached.exists():
+                raise IntegrityFailure(
+                    f"{entry.relpath} ({entry.md5}) is in neither cache nor remote"
+                )
+            _copy_hashed(cached, staging / entry.relpath, entry.md5)
+        (staging / ".complete").write_text(manifest.dir_hash, encoding="utf-8")
+        if target.exists():
+            shutil.rmtree(target)
+        os.replace(staging, target)
+    return target

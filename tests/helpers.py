@@ -1,0 +1,21 @@
+"""Helpers shared by tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def make_artifact(
+    folder: Path, *, seed: str = "a", config: dict[str, object] | None = None
+) -> Path:
+    """A small model directory: a config, weights and a nested tokenizer file."""
+    import json
+
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "config.json").write_text(
+        json.dumps(config or {"adapter": "ngram", "order": 3, "seed": 1}), encoding="utf-8"
+    )
+    (folder / "weights.bin").write_bytes((seed * 4096).encode())
+    (folder / "tokenizer").mkdir(exist_ok=True)
+    (folder / "tokenizer" / "vocab.txt").write_text(f"hello\nworld\n{seed}\n", encoding="utf-8")
+    return folder
