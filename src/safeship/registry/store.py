@@ -24,6 +24,7 @@ from safeship.errors import (
 )
 from safeship.ledger import Event, format_time, utc_now
 from safeship.registry import db
+from safeship.registry.profiles import ProfileStore
 from safeship.registry.records import DeploymentState, HistoryPoint, ModelRecord, VersionRecord
 from safeship.registry.semver import SemVer
 from safeship.registry.status import DEPLOYABLE, check_move
@@ -59,6 +60,11 @@ class Registry:
         engine = db.make_engine(settings.db_url)
         db.ensure_schema(engine)
         return cls(engine, settings)
+
+    @property
+    def profiles(self) -> ProfileStore:
+        """Safety profiles: a locked baseline per version, then appended amendments."""
+        return ProfileStore(self)
 
     def close(self) -> None:
         self.engine.dispose()

@@ -86,3 +86,22 @@ ledger_events = Table(
     Column("hash", String(64), nullable=False),
     Index("ix_ledger_model_seq", "model", "seq"),
 )
+
+# Safety profiles: per version, seq 0 is the locked baseline; later scans append
+# amendments. Rows are never updated or deleted (database triggers refuse it).
+safety_profiles = Table(
+    "safety_profiles",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("model_name", String(200), nullable=False),
+    Column("version", String(100), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("reason", Text, nullable=True),
+    Column("probe_set_version", String(100), nullable=True),
+    Column("probe_set_hash", String(80), nullable=True),
+    Column("profile", Text, nullable=False),
+    Column("profile_hash", String(64), nullable=False),
+    Column("created_at", String(40), nullable=False),
+    UniqueConstraint("model_name", "version", "seq", name="uq_profile_seq"),
+)
