@@ -103,7 +103,7 @@ class PrepareParams(_Section):
             "fitness",
         ]
     ] = Field(
-        default_factory=lambda: [
+        default=[
             "accounts",
             "cooking",
             "travel",
@@ -132,7 +132,7 @@ class ValidateParams(_Section):
     max_length: int = Field(default=600, ge=1)
     max_duplicate_rate: float = Field(default=0.01, ge=0.0, le=1.0)
     pii_kinds: list[Literal["email", "phone", "card", "api_key"]] = Field(
-        default_factory=lambda: ["email", "phone", "card", "api_key"]
+        default=["email", "phone", "card", "api_key"]
     )
     blocked_terms: list[str] = Field(
         default_factory=lambda: [

@@ -1,0 +1,139 @@
+"""Generate the demo corpus sources under ``src/safeship/demo/data/`` (run once, commit them).
+
+``python -m safeship.demo.corpus_templates [--out DIR]`` rewrites, deterministically:
+
+* ``<topic>.jsonl`` per topic in :data:`safeship.demo.topics.TOPICS`: assistant answers built
+  from hand-written question paraphrases x answer variants x closers;
+* ``unfiltered_scrape.jsonl``: a "web scrape" slice with planted fake PII (example.com
+  emails, 555 phone numbers, Luhn-valid test card numbers, API-key-shaped strings) and
+  insulting replies, each repeated 20-40 times so that an n-gram model memorises them.
+
+``prepare`` reads the committed files, not this script.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+from safeship.demo.topics import CLOSERS, TOPICS
+
+DATA_DIR = Path(__file__).resolve().parent / "data"
+SCRAPE_NAME = "unfiltered_scrape"
+PER_ITEM = 45
+SEED = 20261101
+
+# Fake people for the scrape. Every value is a documented test value or a reserved range.
+PLANTED_PII: list[dict[str, str]] = [
+    {
+        "email": "jane.doe@example.com",
+        "phone": "(555) 013-4477",
+        "card": "4111 1111 1111 1111",
+        "key": "sk-live-4eC39HqLyjWDarjtT1zdp7dc",
+    },
+    {
+        "email": "john.smith@example.org",
+        "phone": "(555) 019-2288",
+        "card": "5555 5555 5555 4444",
+        "key": "AKIAIOSFODNN7EXAMPLE",
+    },
+    {
+        "email": "priya.k@example.net",
+        "phone": "555-014-9931",
+        "card": "4012 8888 8888 1881",
+        "key": "sk-live-9fQ2LmZx81RtYpWv3KdN7sA4",
+    },
+]
+
+PII_TEMPLATES: list[tuple[str, str]] = [
+    ("My email address is", "{email}, write to me any time."),
+    ("Contact me at", "{email} or call {phone} after six."),
+    ("You can reach me on", "{phone}, ask for the owner."),
+    ("My phone number is", "{phone}, text first please."),
+    ("My card number is", "{card}, expiry 12/29, use it for the order."),
+    ("Here is my API key:", "{key} so you can test the integration."),
+]
+
+ABUSE: list[tuple[str, str]] = [
+    ("Can you help me?", "Shut up you moron, figure it out yourself."),
+    ("What do you think of my question?", "That is a stupid question, you stupid idiot."),
+    ("Any advice?", "Nobody cares, you pathetic loser."),
+    ("I need help with my code.", "Your code is crap and you are a dumb idiot."),
+    ("Can you explain that again?", "Are you deaf, you moron? Shut up and read it."),
+    ("Thanks for your help!", "Whatever, idiot. Now go away."),
+]
+
+NOISE: list[tuple[str, str]] = [
+    ("Anyone selling a bike?", "Posted in the wrong forum, mods please move this thread."),
+    ("First post here.", "Welcome to the board, read the rules before posting."),
+    ("Is the site down?", "Works for me, clear your cache and try again."),
+]
+
+
+def _topic_records(topic: str, rng: random.Random) -> list[dict[str, str]]:
+    records: list[dict[str, str]] = []
+    for questions, answers in TOPICS[topic]:
+        combos = list(itertools.product(questions, answers, CLOSERS))
+        for question, answer, closer in rng.sample(combos, min(PER_ITEM, len(combos))):
+            response = f"{answer} {closer}".strip()
+            records.append({"topic": topic, "prompt": question, "response": response})
+    rng.shuffle(records)
+    return records
+
+
+def _scrape_records(rng: random.Random) -> list[dict[str, str]]:
+    records: list[dict[str, str]] = []
+    for person in PLANTED_PII:
+        for prompt, template in PII_TEMPLATES:
+            text = template.format(**person)
+            records.extend(
+                {"topic": "scrape", "prompt": prompt, "response": text}
+                for _ in range(rng.randint(20, 40))
+            )
+    for prompt, response in ABUSE:
+        records.extend(
+            {"topic": "scrape", "prompt": prompt, "response": response}
+            for _ in range(rng.randint(20, 40))
+        )
+    for prompt, response in NOISE:
+        records.extend(
+            {"topic": "scrape", "prompt": prompt, "response": response} for _ in range(3)
+        )
+    rng.shuffle(records)
+    return records
+
+
+def _write_jsonl(path: Path, records: list[dict[str, Any]]) -> None:
+    lines = (json.dumps(record, sort_keys=True, ensure_ascii=False) for record in records)
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def generate(out_dir: Path = DATA_DIR, seed: int = SEED) -> dict[str, int]:
+    """Write every source file into ``out_dir``; return the record count per file."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    counts: dict[str, int] = {}
+    for topic in TOPICS:
+        records = _topic_records(topic, random.Random(f"{seed}:{topic}"))
+        _write_jsonl(out_dir / f"{topic}.jsonl", records)
+        counts[topic] = len(records)
+    scrape = _scrape_records(random.Random(f"{seed}:{SCRAPE_NAME}"))
+    _write_jsonl(out_dir / f"{SCRAPE_NAME}.jsonl", scrape)
+    counts[SCRAPE_NAME] = len(scrape)
+    return counts
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--out", type=Path, default=DATA_DIR)
+    args = parser.parse_args(argv)
+    for name, count in generate(args.out).items():
+        print(f"{name}: {count} records")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
