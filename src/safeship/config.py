@@ -298,6 +298,38 @@ class ReleaseParams(_Section):
     )
 
 
+class ServingParams(_Section):
+    """``serving``: the gateway's limits, timeouts and request log (issue 5)."""
+
+    class RequestLog(_Section):
+        enabled: bool = True
+        batch_size: int = Field(default=200, ge=1, le=100_000)
+        flush_ms: int = Field(default=200, ge=1, le=60_000)
+        queue_size: int = Field(default=20_000, ge=1, le=10_000_000)
+        max_text_chars: int = Field(default=8000, ge=0, le=10_000_000)
+
+    max_prompt_chars: int = Field(default=8000, ge=1, le=10_000_000)
+    max_tokens_limit: int = Field(default=1024, ge=1, le=1_000_000)
+    default_max_tokens: int = Field(default=64, ge=1, le=1_000_000)
+    timeout_s: float = Field(default=30.0, gt=0.0, le=3600.0)
+    poll_interval_ms: int = Field(default=150, ge=10, le=60_000)
+    max_loaded_versions: int = Field(default=8, ge=1, le=1000)
+    generation_threads: int = Field(default=16, ge=1, le=1024)
+    shadow_concurrency: int = Field(default=2, ge=1, le=256)
+    shadow_queue: int = Field(default=64, ge=0, le=100_000)
+    refusal_event_interval_s: float = Field(default=60.0, ge=0.0, le=86_400.0)
+    request_log: RequestLog = Field(default_factory=RequestLog)
+
+    @model_validator(mode="after")
+    def _check_default_tokens(self) -> ServingParams:
+        if self.default_max_tokens > self.max_tokens_limit:
+            raise ValueError(
+                f"default_max_tokens ({self.default_max_tokens}) must not exceed "
+                f"max_tokens_limit ({self.max_tokens_limit})"
+            )
+        return self
+
+
 class Params(_Section):
     """The whole of ``params.yaml``; every section has defaults."""
 
@@ -307,6 +339,7 @@ class Params(_Section):
     train: TrainParams = Field(default_factory=TrainParams)
     safety: SafetyParams = Field(default_factory=SafetyParams)
     release: ReleaseParams = Field(default_factory=ReleaseParams)
+    serving: ServingParams = Field(default_factory=ServingParams)
 
 
 def _describe_validation_error(path: Path, error: ValidationError) -> str:
