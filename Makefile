@@ -34,10 +34,11 @@ test-fast: setup
 	$(BIN)/python -m pytest -q -m "not slow"
 
 demo: setup
-	bash scripts/demo.sh
+	$(BIN)/python -m flows.demo
 
 up: setup
-	@echo "make up arrives with the release flow (Prefect server, gateway, deployments)."
+	$(BIN)/safeship init
+	$(BIN)/python -m flows.stack up
 
 bench: setup
 	for script in benchmarks/bench_*.py; do $(BIN)/python $$script || exit 1; done

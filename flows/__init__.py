@@ -1,0 +1,1 @@
+"""Prefect flows: they sequence tasks and pause for people; the core decides."""

@@ -1,0 +1,1 @@
+"""Prefect tasks: one side effect each, calling the core in ``safeship``."""

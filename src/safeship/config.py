@@ -40,19 +40,35 @@ def apply_offline_env(state_dir: Path | None = None) -> None:
         os.environ.setdefault("PREFECT_HOME", str(state_dir / "prefect"))
 
 
+def tool_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """Environment for running DVC stages and other tools with *this* Python on PATH.
+
+    DVC drops the leading PATH entries when it sees pyenv's variables (it assumes pyenv's
+    shims put them there), which would hide this virtualenv from ``python -m ...``
+    stage commands; so those variables are removed.
+    """
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PYENV_")}
+    env.update(OFFLINE_ENV)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env.update(extra or {})
+    return env
+
+
 def find_project_root(start: Path | None = None) -> Path:
     """Walk up from ``start`` (default: the working directory) to the project root.
 
-    The root is the nearest folder holding ``.safeship/``; failing that, the nearest
-    holding ``.git``, ``.dvc`` or ``params.yaml``; failing that, ``start`` itself.
+    The root is the nearest folder holding ``.safeship/``, ``.dvc/`` or ``.git``; failing
+    that, the nearest holding ``params.yaml``; failing that, ``start`` itself.
     """
     here = (start or Path.cwd()).resolve()
     candidates = [here, *here.parents]
     for folder in candidates:
-        if (folder / STATE_DIR_NAME).is_dir():
+        if any((folder / marker).exists() for marker in (STATE_DIR_NAME, ".dvc", ".git")):
             return folder
     for folder in candidates:
-        if any((folder / marker).exists() for marker in (".git", ".dvc", PARAMS_FILE)):
+        if (folder / PARAMS_FILE).exists():
             return folder
     return here
 
@@ -101,6 +117,7 @@ class PrepareParams(_Section):
             "finance",
             "gardening",
             "fitness",
+            "refusals",
         ]
     ] = Field(
         default=[
@@ -112,6 +129,7 @@ class PrepareParams(_Section):
             "finance",
             "gardening",
             "fitness",
+            "refusals",
         ],
         min_length=1,
     )
@@ -286,9 +304,11 @@ class TierPolicy(_Section):
 
 
 class ReleaseParams(_Section):
-    """``release``: approval rules per risk tier (issue 6)."""
+    """``release``: approval rules per risk tier, and the schedules of the deployments."""
 
-    model_config = ConfigDict(extra="allow")
+    scheduled_release_cron: str = Field(default="0 6 * * *", min_length=9)
+    rollback_drill_cron: str = Field(default="0 7 * * 1", min_length=9)
+    monitor_interval_s: int = Field(default=300, ge=10)
     tiers: dict[RiskTier, TierPolicy] = Field(
         default_factory=lambda: {  # type: ignore[arg-type]
             "low": TierPolicy(),

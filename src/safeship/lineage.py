@@ -201,6 +201,7 @@ class LineageDiff:
     files: dict[str, list[str]] = field(default_factory=dict)
     architecture: dict[str, dict[str, Any]] = field(default_factory=dict)
     runtime_config: dict[str, dict[str, Any]] = field(default_factory=dict)
+    derived_config: dict[str, dict[str, Any]] = field(default_factory=dict)
     suggested_bump: BumpKind = "none"
     reason: str = ""
 
@@ -240,7 +241,14 @@ def diff_lineage(
     config_changes = _changes(old_config, new_config)
     if old.get("adapter") != new.get("adapter"):
         config_changes["adapter"] = {"from": old.get("adapter"), "to": new.get("adapter")}
-    diff.architecture = {k: v for k, v in config_changes.items() if k not in RUNTIME_CONFIG_KEYS}
-    diff.runtime_config = {k: v for k, v in config_changes.items() if k in RUNTIME_CONFIG_KEYS}
+    hyper = {key.rsplit(".", 1)[-1] for key in {**params(old), **params(new)}}
+    for key, change in config_changes.items():
+        if key in RUNTIME_CONFIG_KEYS:
+            diff.runtime_config[key] = change
+        elif key == "adapter" or key in hyper or not (diff.data or diff.params):
+            # a hyper-parameter, the adapter, or a config change with no data change
+            diff.architecture[key] = change
+        else:
+            diff.derived_config[key] = change  # e.g. vocabulary size after new data
     diff.suggested_bump, diff.reason = suggest_bump(diff)
     return diff

@@ -58,3 +58,27 @@ def test_lifecycle_path_is_allowed() -> None:
     for old, new in zip(path, path[1:], strict=False):
         check_move(old, new, what="m")
     assert all(status in ALLOWED_MOVES for status in path)
+
+
+def _lineage(data: str, order: int, vocab: int, seed: int = 7) -> dict[str, object]:
+    return {
+        "dvc_stage": {
+            "deps": [{"path": "data/prepared", "md5": data}, {"path": "src/train.py", "md5": "c"}],
+            "params": {"params.yaml": {"train.order": order, "train.seed": seed}},
+        },
+        "git": {"commit": "x"},
+        "adapter": "ngram",
+        "config": {"adapter": "ngram", "order": order, "vocab_size": vocab, "seed": seed},
+    }
+
+
+def test_bump_suggestions_from_lineage() -> None:
+    from safeship.lineage import diff_lineage
+
+    files = {"w": "1"}
+    base = _lineage("d1", 6, 100)
+    assert diff_lineage(base, _lineage("d2", 6, 120), files, {"w": "2"}).suggested_bump == "minor"
+    assert diff_lineage(base, _lineage("d1", 4, 100), files, {"w": "2"}).suggested_bump == "major"
+    runtime = dict(base, config={**base["config"], "temperature": 0.5})  # type: ignore[dict-item]
+    assert diff_lineage(base, runtime, files, files).suggested_bump == "patch"
+    assert diff_lineage(base, base, files, files).suggested_bump == "none"

@@ -21,6 +21,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "audit",
     "lineage",
     "generate",
+    "gateway",
+    "approve",
 )
 
 

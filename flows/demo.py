@@ -1,0 +1,236 @@
+"""`make demo`: the whole story on the demo model, from a fresh clone.
+
+In a throw-away workspace (``.safeship/demo/``): start the Prefect server (and the gateway
+when it exists), then release demo-chat 1.0.0 as the baseline, 1.1.0 trained on more data
+through the full flow, and 1.2.0 trained with the unfiltered scrape, which is stopped.
+A clearly labelled SCRIPTED APPROVER answers the approval pauses through the Prefect
+REST API (`safeship approve`), with two distinct approvers because demo-chat is a
+high-risk model. Prints a summary table, then stops the services.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from safeship.config import tool_env
+
+ROOT = Path(__file__).resolve().parents[1]
+WORKSPACE = ROOT / ".safeship" / "demo"
+APPROVERS = ("alice", "bob")
+HELD_BACK = ("gardening", "fitness")  # topics 1.0.0 is trained without; 1.1.0 adds them
+
+
+def say(message: str) -> None:
+    print(f"\n=== {message}", flush=True)
+
+
+def make_workspace() -> Path:
+    if WORKSPACE.exists():
+        shutil.rmtree(WORKSPACE)
+    WORKSPACE.mkdir(parents=True)
+    for name in ("dvc.yaml", "params.yaml"):
+        shutil.copy2(ROOT / name, WORKSPACE / name)
+    shutil.copytree(
+        ROOT / "src" / "safeship",
+        WORKSPACE / "src" / "safeship",
+        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
+    )
+    subprocess.run(["git", "init", "-q"], cwd=WORKSPACE, check=True)
+    return WORKSPACE
+
+
+def set_params(updates: dict[str, dict[str, Any]]) -> None:
+    path = WORKSPACE / "params.yaml"
+    data = yaml.safe_load(path.read_text())
+    for section, values in updates.items():
+        data.setdefault(section, {}).update(values)
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+def repro_and_commit(message: str) -> None:
+    env = tool_env()
+    done = subprocess.run(
+        [sys.executable, "-m", "dvc", "repro"],
+        cwd=WORKSPACE,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"dvc repro failed:\n{done.stdout}\n{done.stderr}")
+    for args in (
+        ["add", "-A"],
+        ["-c", "user.email=demo@safeship", "-c", "user.name=demo", "commit", "-qm", message],
+    ):
+        subprocess.run(["git", *args], cwd=WORKSPACE, check=True, capture_output=True)
+
+
+class ScriptedApprover(threading.Thread):
+    """Answers every paused release run with approvals from alice, then bob."""
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        from prefect.client.orchestration import get_client
+        from prefect.client.schemas.filters import (
+            FlowRunFilter,
+            FlowRunFilterState,
+            FlowRunFilterStateType,
+        )
+        from prefect.client.schemas.objects import StateType
+
+        answered: dict[str, int] = {}
+        flt = FlowRunFilter(
+            state=FlowRunFilterState(type=FlowRunFilterStateType(any_=[StateType.PAUSED]))
+        )
+        while not self.stop.is_set():
+            with get_client(sync_client=True) as client:
+                paused = client.read_flow_runs(flow_run_filter=flt)
+            for run in paused:
+                key = str(run.id)
+                pause = str(run.state.state_details.pause_key) if run.state else ""
+                count = answered.get(key + pause)
+                if count is not None:
+                    continue
+                approver = APPROVERS[sum(1 for k in answered if k.startswith(key)) % len(APPROVERS)]
+                print(f"[SCRIPTED APPROVER] safeship approve {key} --as {approver}", flush=True)
+                subprocess.run(
+                    [
+                        sys.executable,
+                        "-m",
+                        "safeship",
+                        "approve",
+                        key,
+                        "--as",
+                        approver,
+                        "--comment",
+                        "scripted demo approval",
+                    ],
+                    check=False,
+                )
+                answered[key + pause] = 1
+            time.sleep(0.5)
+
+
+def release(version: str | None, notes: str) -> dict[str, Any]:
+    from flows.release import release as release_flow
+    from safeship.release.request import ReleaseRequest
+
+    started = time.perf_counter()
+    request = ReleaseRequest(version=version, notes=notes, author="dave", risk_tier="high")
+    state = release_flow(request, return_state=True)
+    row: dict[str, Any] = {"seconds": round(time.perf_counter() - started, 1)}
+    bundles = sorted(
+        (WORKSPACE / "reports" / "demo-chat").glob("*/*/release.json"),
+        key=lambda p: p.stat().st_mtime,
+    )
+    if bundles:
+        import json
+
+        bundle = json.loads(bundles[-1].read_text())
+        row.update(
+            version=bundle["version"],
+            decision=bundle["decision"],
+            gate=(bundle.get("gate") or {}).get("passed"),
+            approvals=",".join(
+                a["approver"] for a in bundle["approvals"] if a["outcome"] == "accepted"
+            )
+            or "-",
+            reasons="; ".join(bundle.get("reasons") or [])[:90],
+            bundle=str(bundles[-1].parent.relative_to(ROOT)),
+        )
+    row["state"] = state.type.value
+    return row
+
+
+def main() -> int:
+    from safeship.config import Settings
+    from safeship.project import init_project
+
+    say(f"workspace {WORKSPACE.relative_to(ROOT)} (a throw-away copy of the project)")
+    make_workspace()
+    os.chdir(WORKSPACE)
+    settings = Settings.from_env(WORKSPACE)
+    os.environ["SAFESHIP_HOME"] = str(settings.state_dir)
+    init_project(settings)
+
+    from flows.stack import Stack
+
+    stack = Stack(settings, project=WORKSPACE)
+    rows: list[dict[str, Any]] = []
+    approver = ScriptedApprover()
+    try:
+        say("starting the Prefect server")
+        stack.start_server()
+        os.environ.update(
+            {"PREFECT_API_URL": stack.api_url, "PREFECT_HOME": stack.env["PREFECT_HOME"]}
+        )
+        gateway = stack.start_gateway()
+        approver.start()
+
+        say("1.0.0: baseline, trained without the gardening and fitness topics")
+        shipped = yaml.safe_load((WORKSPACE / "params.yaml").read_text())["prepare"]["slices"]
+        set_params({"prepare": {"slices": [s for s in shipped if s not in HELD_BACK]}})
+        repro_and_commit("demo-chat 1.0.0 data")
+        rows.append(release("1.0.0", "baseline"))
+
+        say("1.1.0: improved data (every topic); version suggested from the lineage diff")
+        set_params({"prepare": {"slices": shipped}})
+        repro_and_commit("demo-chat 1.1.0 data: more topics")
+        rows.append(release(None, "retrained on more topics"))
+
+        say("1.2.0: trained with the unfiltered scrape (PII and abuse) - must be stopped")
+        set_params(
+            {"prepare": {"unfiltered_slice": True}, "validate": {"continue_on_failure": True}}
+        )
+        repro_and_commit("demo-chat 1.2.0 data: unfiltered scrape")
+        rows.append(release("1.2.0", "added an unfiltered web scrape"))
+    finally:
+        approver.stop.set()
+        _flush_prefect_logs()
+        _print_summary(rows, stack, gateway if "gateway" in locals() else False)
+        stack.stop()
+    expected = ["promoted", "promoted", "rejected"]
+    return 0 if [r.get("decision") for r in rows] == expected else 1
+
+
+def _flush_prefect_logs() -> None:
+    from prefect.logging.handlers import APILogHandler
+
+    APILogHandler.flush()
+
+
+def _print_summary(rows: list[dict[str, Any]], stack: Any, gateway: bool) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="safeship demo: demo-chat releases")
+    for column in ("version", "decision", "gate", "approvals", "seconds", "reasons"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(
+            *(
+                str(row.get(c, ""))
+                for c in ("version", "decision", "gate", "approvals", "seconds", "reasons")
+            )
+        )
+    Console(width=160).print(table)
+    print(f"reports:   {WORKSPACE.relative_to(ROOT)}/reports/demo-chat/<version>/<run-id>/")
+    print(f"registry:  SAFESHIP_HOME={stack.settings.state_dir} safeship status demo-chat")
+    print("Prefect UI: `make up` keeps the server running (the demo stops it now).")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,171 @@
+"""The release flow: register → validate data → safety battery → gate → approval → promote.
+
+Every run writes a release bundle to ``reports/<model>/<version>/<run-id>/`` and Prefect
+artifacts (a summary, the safety metrics, links to the reports). A failed validation or
+gate, a rejection or an approval timeout ends the run Failed with the version rejected.
+Approvers resume the paused run from the Prefect UI form or with
+``safeship approve RUN_ID --as NAME``.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, get_run_logger, pause_flow_run
+from prefect.exceptions import FlowPauseTimeout
+from prefect.input import RunInput
+from prefect.runtime import flow_run
+
+from flows.reporting import publish_artifacts, summary_markdown
+from safeship.approvals import ApprovalInput, Shown, complete
+from safeship.config import Settings
+from safeship.errors import SafeshipError
+from safeship.release.request import ReleaseRequest
+from tasks import release as t
+
+POLL_INTERVAL_S = 1
+
+
+class ReleaseFailed(SafeshipError):
+    """The release ended without promotion (the reasons are in the bundle and artifacts)."""
+
+
+class ApprovalForm(RunInput):
+    """Approve or reject this release."""
+
+    approver: str
+    decision: str = "approve"
+    comment: str = ""
+
+
+def _approval_description(
+    model: str, version: str, gate: dict[str, Any], bundle: Path, approved: set[str], required: int
+) -> str:
+    lines = [
+        f"## Approve {model} {version}?",
+        "",
+        f"Gate: **{'passed' if gate['passed'] else 'failed'}** for the {gate['risk_tier']} tier.",
+        f"Approvals so far: {', '.join(sorted(approved)) or 'none'} ({len(approved)}/{required}).",
+        f"Reports: `{bundle}`",
+        "",
+        "Enter your name as listed in params.yaml, and `approve` or `reject`.",
+    ]
+    return "\n".join(lines)
+
+
+@flow(name="release", log_prints=True)
+def release(request: ReleaseRequest = ReleaseRequest()) -> dict[str, Any]:  # noqa: B008
+    """Release a candidate model version: lineage, data validation, safety battery, gate,
+    human approval (paused run; four-eyes per risk tier), promotion and a release bundle."""
+    logger = get_run_logger()
+    run_id = str(flow_run.id or uuid.uuid4())
+    settings = Settings.from_env()
+    timings: dict[str, float] = {}
+    sections: dict[str, Any] = {"request": request.model_dump(), "approvals": [], "canary": []}
+
+    def timed(name: str, fn: Any, *args: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return fn(*args)
+        finally:
+            timings[name] = round(time.perf_counter() - started, 3)
+
+    params = timed("load_params", t.load_params_task)
+    registered = timed("register", t.register_task, request)
+    model, version = registered.model, registered.version
+    sections["registration"] = registered.model_dump()
+    bundle = settings.project_root / "reports" / model / version / run_id
+    previous = t.production_task(model)
+    logger.info("registered %s %s (%s)", model, version, registered.dir_hash)
+
+    def finish(decision: str, reasons: list[str]) -> dict[str, Any]:
+        sections["timings_s"] = timings
+        sections["reasons"] = reasons
+        if decision == "rejected":
+            t.reject_task(model, version, "; ".join(reasons)[:500] or "release stopped")
+        path, digest = t.bundle_task(model, version, run_id, bundle, decision, sections, previous)
+        summary = {
+            "model": model,
+            "version": version,
+            "decision": decision,
+            "reasons": reasons,
+            "bundle": path,
+            "bundle_sha256": digest,
+            "run_id": run_id,
+            "timings_s": timings,
+            "approvals": sections["approvals"],
+        }
+        publish_artifacts(summary, sections, bundle)
+        if decision != "promoted":
+            raise ReleaseFailed(f"{model} {version} {decision}: " + "; ".join(reasons))
+        return summary
+
+    validation = timed("validate", t.validate_task, model, version, params, bundle / "validation")
+    sections["validation"] = validation.model_dump()
+    if not validation.passed:
+        return finish("rejected", ["data validation failed", *validation.reasons[:10]])
+
+    safety = timed("safety", t.safety_task, model, version, params, bundle / "safety")
+    sections["safety"] = safety.model_dump()
+    gate = timed("gate", t.gate_task, model, version, params)
+    sections["gate"] = gate
+    if not gate["passed"]:
+        return finish("rejected", ["safety gate failed", *gate["reasons"]])
+
+    tier = gate["risk_tier"]
+    policy = params.release.tiers[tier]
+    shown: Shown = t.current_hashes_task(model, version)
+    approved: set[str] = set()
+    deadline = time.monotonic() + policy.approval_timeout_s
+    started = time.perf_counter()
+    while not complete(approved, policy):
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            timings["approval"] = round(time.perf_counter() - started, 3)
+            return finish("rejected", [f"approval timed out after {policy.approval_timeout_s} s"])
+        form_type = ApprovalForm.with_initial_data(
+            description=_approval_description(
+                model, version, gate, bundle, approved, policy.approvals_required
+            ),
+            approver="",
+            decision="approve",
+            comment="",
+        )
+        try:
+            form = pause_flow_run(
+                wait_for_input=form_type,
+                timeout=max(1, math.ceil(remaining)),
+                poll_interval=POLL_INTERVAL_S,
+            )
+        except FlowPauseTimeout:
+            timings["approval"] = round(time.perf_counter() - started, 3)
+            return finish("rejected", [f"approval timed out after {policy.approval_timeout_s} s"])
+        submitted = ApprovalInput(
+            approver=form.approver or "?",
+            decision="reject" if form.decision == "reject" else "approve",
+            comment=form.comment,
+        )
+        current = t.current_hashes_task(model, version)
+        verdict = t.approval_task(
+            model, version, submitted, shown, current, approved, params, run_id
+        )
+        sections["approvals"].append(verdict.model_dump())
+        logger.info(
+            "approval input from %s: %s (%s)", submitted.approver, verdict.outcome, verdict.reason
+        )
+        if verdict.outcome == "rejected":
+            timings["approval"] = round(time.perf_counter() - started, 3)
+            return finish("rejected", [verdict.reason])
+        if verdict.outcome == "accepted":
+            approved.add(verdict.approver)
+    timings["approval"] = round(time.perf_counter() - started, 3)
+    t.mark_approved_task(model, version, sorted(approved), run_id)
+    timed("promote", t.promote_task, model, version, run_id)
+    return finish("promoted", [])
+
+
+__all__ = ["release", "ReleaseRequest", "ApprovalForm", "summary_markdown"]

@@ -1,0 +1,59 @@
+"""Scheduled release: reproduce the DVC pipeline; release only when the lineage changed."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+
+from flows.release import release
+from safeship.config import Settings, tool_env
+from safeship.release.request import ReleaseRequest
+from tasks.release import open_registry
+
+
+@task(name="dvc-repro", cache_policy=NO_CACHE)
+def dvc_repro_task() -> str:
+    root = Settings.from_env().project_root
+    env = tool_env()
+    done = subprocess.run(
+        [sys.executable, "-m", "dvc", "repro"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"dvc repro failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
+    return done.stdout[-2000:]
+
+
+@task(name="lineage-changed", cache_policy=NO_CACHE)
+def changed_task(model: str, candidate_path: str) -> bool:
+    from safeship.registration import hash_artifact
+
+    with open_registry() as registry:
+        if not registry.has_model(model):
+            return True
+        manifest = hash_artifact(registry, registry.settings.project_root / candidate_path)
+        return all(v.dir_hash != manifest.dir_hash for v in registry.versions(model))
+
+
+@flow(name="scheduled-release")
+def scheduled_release(
+    model: str = "demo-chat", candidate_path: str = "models/demo-chat", author: str = "scheduler"
+) -> dict[str, Any]:
+    """Reproduce the DVC pipeline; when the candidate differs from every registered version,
+    run a release with the version suggested by the lineage diff. Otherwise do nothing."""
+    dvc_repro_task()
+    if not changed_task(model, candidate_path):
+        get_run_logger().info("lineage unchanged: nothing to release")
+        return {"released": False}
+    request = ReleaseRequest(
+        model=model, candidate_path=candidate_path, author=author, notes="scheduled release"
+    )
+    return {"released": True, "result": release(request)}

@@ -1,0 +1,27 @@
+"""The serving process: Prefect deployments of safeship's flows (run by `make up`)."""
+
+from __future__ import annotations
+
+from prefect import serve
+
+from flows.release import release
+from flows.rollback import rollback
+from flows.scheduled_release import scheduled_release
+from safeship.config import load_params
+
+
+def main() -> None:
+    params = load_params()
+    serve(
+        release.to_deployment(name="release", description="Release a candidate (manual, UI form)"),
+        scheduled_release.to_deployment(
+            name="scheduled-release",
+            cron=params.release.scheduled_release_cron,
+            description="Reproduce the DVC pipeline and release when the lineage changed",
+        ),
+        rollback.to_deployment(name="rollback", description="Roll production back"),
+    )
+
+
+if __name__ == "__main__":
+    main()

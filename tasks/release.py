@@ -1,0 +1,171 @@
+"""Tasks of the release flow. Each opens the registry, calls one core step, returns data."""
+
+from __future__ import annotations
+
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from prefect import task as prefect_task
+from prefect.cache_policies import NO_CACHE
+
+from safeship.approvals import ApprovalInput, Shown, Verdict, judge
+from safeship.config import Params, Settings, apply_offline_env, load_params
+from safeship.registry.store import Registry
+from safeship.release import steps
+from safeship.release.request import ReleaseRequest
+
+# Registry state is the source of truth; Prefect's result cache must not replay steps.
+task = partial(prefect_task, cache_policy=NO_CACHE)
+
+
+def open_registry() -> Registry:
+    settings = Settings.from_env()
+    apply_offline_env(settings.state_dir)
+    return Registry.open(settings)
+
+
+@task(name="load-params")
+def load_params_task() -> Params:
+    return load_params(Settings.from_env().project_root)
+
+
+@task(name="register")
+def register_task(request: ReleaseRequest) -> steps.RegisterOutcome:
+    with open_registry() as registry:
+        return steps.register_candidate(registry, request)
+
+
+@task(name="validate-data")
+def validate_task(
+    model: str, version: str, params: Params, out_dir: Path
+) -> steps.ValidationOutcome:
+    with open_registry() as registry:
+        return steps.validate_datasets(registry, model, version, params, out_dir)
+
+
+@task(name="safety-battery")
+def safety_task(model: str, version: str, params: Params, out_dir: Path) -> steps.SafetyOutcome:
+    with open_registry() as registry:
+        return steps.run_safety(registry, model, version, params, out_dir)
+
+
+@task(name="gate")
+def gate_task(model: str, version: str, params: Params) -> dict[str, Any]:
+    with open_registry() as registry:
+        result = steps.gate_version(registry, model, version, params)
+        return dict(result.model_dump(mode="json"))
+
+
+@task(name="current-hashes")
+def current_hashes_task(model: str, version: str) -> Shown:
+    """The artifact hash (re-hashed from storage) and the latest safety-profile hash."""
+    from safeship.hashing import Manifest
+    from safeship.integrity import check_directory
+    from safeship.registration import artifact_dir
+
+    with open_registry() as registry:
+        record = registry.version(model, version)
+        working = artifact_dir(registry, record)
+        check = check_directory(working, Manifest.from_dict(record.manifest), "working copy")
+        artifact = (
+            record.dir_hash
+            if check.ok
+            else f"changed:{','.join(check.changed + check.missing + check.extra)}"
+        )
+        profile = registry.profiles.require_latest(model, version)
+        return Shown(artifact_hash=artifact, profile_hash=profile.profile_hash)
+
+
+@task(name="judge-approval")
+def approval_task(
+    model: str,
+    version: str,
+    submitted: ApprovalInput,
+    shown: Shown,
+    current: Shown,
+    approved_by: set[str],
+    params: Params,
+    run_id: str,
+) -> Verdict:
+    with open_registry() as registry:
+        record = registry.version(model, version)
+        tier = registry.model(model).risk_tier
+        policy = params.release.tiers[tier]  # type: ignore[index]
+        verdict = judge(
+            submitted,
+            policy=policy,
+            tier=tier,
+            author=record.author,
+            shown=shown,
+            current=current,
+            approved_by=approved_by,
+        )
+        registry.record(
+            f"approval.{verdict.outcome}",
+            actor=submitted.approver,
+            model=model,
+            version=version,
+            payload={**verdict.model_dump(), "run_id": run_id},
+        )
+        return verdict
+
+
+@task(name="mark-approved")
+def mark_approved_task(model: str, version: str, approvers: list[str], run_id: str) -> None:
+    with open_registry() as registry:
+        if registry.version(model, version).status == "gated":
+            registry.move_status(
+                model,
+                version,
+                "approved",
+                actor="safeship-release",
+                payload={"approvers": approvers, "run_id": run_id},
+            )
+
+
+@task(name="promote")
+def promote_task(model: str, version: str, run_id: str) -> str | None:
+    with open_registry() as registry:
+        previous = registry.deployment(model).production
+        if previous != version:
+            registry.promote(model, version, actor="safeship-release", run_id=run_id)
+        return previous
+
+
+@task(name="reject")
+def reject_task(model: str, version: str, reason: str) -> None:
+    with open_registry() as registry:
+        steps.reject(registry, model, version, reason)
+
+
+@task(name="write-bundle")
+def bundle_task(
+    model: str,
+    version: str,
+    run_id: str,
+    directory: Path,
+    decision: str,
+    sections: dict[str, Any],
+    previous_production: str | None,
+) -> tuple[str, str]:
+    from safeship.release.bundle import write_bundle
+
+    with open_registry() as registry:
+        path, digest = write_bundle(
+            registry,
+            model=model,
+            version=version,
+            run_id=run_id,
+            directory=directory,
+            decision=decision,  # type: ignore[arg-type]
+            sections=sections,
+            previous_production=previous_production,
+        )
+        return str(path), digest
+
+
+@task(name="production-version")
+def production_task(model: str) -> str | None:
+    with open_registry() as registry:
+        return registry.deployment(model).production if registry.has_model(model) else None

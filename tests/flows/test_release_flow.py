@@ -1,0 +1,198 @@
+"""The release flow under one Prefect test server: every path an issue names."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from safeship.config import Settings
+from safeship.registry.store import Registry
+from tests.flows.conftest import (
+    ReleaseRun,
+    approve,
+    edit_params,
+    ledger_kinds,
+    run_state,
+    wait_for,
+    wait_for_paused_run,
+)
+
+pytestmark = pytest.mark.slow
+
+
+def _registry() -> Registry:
+    return Registry.open(Settings.from_env())
+
+
+def _bundle(root: Path, version: str) -> dict:  # type: ignore[type-arg]
+    paths = sorted((root / "reports" / "demo-chat" / version).glob("*/release.json"))
+    assert paths, "no release bundle"
+    return json.loads(paths[-1].read_text())
+
+
+def _paused_again(run_id: str, refusals: int) -> None:
+    wait_for(lambda: ledger_kinds().count("approval.refused") >= refusals, what="refusal")
+    wait_for(lambda: run_state(run_id) == "PAUSED", what="pause again")
+
+
+def test_pass_path_promotes_with_bundle(release_project: Path) -> None:
+    run = ReleaseRun(version="1.0.0", author="dave", risk_tier="medium")
+    run_id = wait_for_paused_run(run)
+    result = approve(run_id, "alice", "--comment", "looks good")
+    assert result.returncode == 0, result.stderr
+    state = run.wait()
+    assert state.is_completed(), state
+    with _registry() as registry:
+        assert registry.deployment("demo-chat").production == "1.0.0"
+        assert registry.version("demo-chat", "1.0.0").status == "production"
+        assert registry.verify_ledger().count > 5
+    bundle = _bundle(release_project, "1.0.0")
+    assert bundle["decision"] == "promoted"
+    assert bundle["approvals"][0]["approver"] == "alice"
+    assert bundle["gate"]["passed"] is True
+    for name in ("MODEL_CARD.md", "RELEASE_NOTES.md", "model_card.json"):
+        assert any((release_project / "reports" / "demo-chat" / "1.0.0").glob(f"*/{name}"))
+    kinds = ledger_kinds()
+    for kind in (
+        "version.registered",
+        "version.validated",
+        "safety.baseline",
+        "version.gated",
+        "approval.accepted",
+        "version.approved",
+        "deployment.promoted",
+        "release.bundle",
+    ):
+        assert kind in kinds
+
+
+def test_reject_path(release_project: Path) -> None:
+    run = ReleaseRun(version="1.0.0", author="dave")
+    run_id = wait_for_paused_run(run)
+    assert approve(run_id, "bob", "--reject", "--comment", "not now").returncode == 0
+    state = run.wait()
+    assert state.is_failed()
+    with _registry() as registry:
+        assert registry.version("demo-chat", "1.0.0").status == "rejected"
+        assert registry.deployment("demo-chat").production is None
+    assert _bundle(release_project, "1.0.0")["decision"] == "rejected"
+
+
+def test_refused_inputs_keep_waiting_then_timeout(release_project: Path) -> None:
+    edit_params(release_project, {"release": {"tiers/medium/approval_timeout_s": 25}})
+    run = ReleaseRun(version="1.0.0", author="dave")
+    run_id = wait_for_paused_run(run)
+    assert approve(run_id, "mallory").returncode == 0  # not on the list
+    _paused_again(run_id, 1)
+    assert approve(run_id, "dave").returncode == 0  # the author
+    _paused_again(run_id, 2)
+    state = run.wait()
+    assert state.is_failed()
+    bundle = _bundle(release_project, "1.0.0")
+    outcomes = [(a["approver"], a["outcome"]) for a in bundle["approvals"]]
+    assert outcomes == [("mallory", "refused"), ("dave", "refused")]
+    assert "timed out" in " ".join(bundle["reasons"])
+    with _registry() as registry:
+        assert registry.version("demo-chat", "1.0.0").status == "rejected"
+
+
+def test_two_approver_tier(release_project: Path) -> None:
+    edit_params(release_project, {"release": {"tiers/medium/approvals_required": 2}})
+    run = ReleaseRun(version="1.0.0", author="dave")
+    run_id = wait_for_paused_run(run)
+    assert approve(run_id, "alice").returncode == 0
+    wait_for(lambda: ledger_kinds().count("approval.accepted") == 1, what="first approval")
+    wait_for(lambda: run_state(run_id) == "PAUSED", what="second pause")
+    assert approve(run_id, "alice").returncode == 0  # the same approver twice is refused
+    _paused_again(run_id, 1)
+    assert approve(run_id, "bob").returncode == 0
+    assert run.wait().is_completed()
+    with _registry() as registry:
+        assert registry.deployment("demo-chat").production == "1.0.0"
+
+
+def test_artifact_changed_between_gate_and_approval(release_project: Path) -> None:
+    edit_params(release_project, {"release": {"tiers/medium/approval_timeout_s": 20}})
+    run = ReleaseRun(version="1.0.0", author="dave")
+    run_id = wait_for_paused_run(run)
+    working = Path(Settings.from_env().state_dir) / "artifacts" / "demo-chat" / "1.0.0"
+    weights = next(p for p in working.iterdir() if p.name.startswith("weights"))
+    weights.chmod(0o644)
+    weights.write_bytes(weights.read_bytes() + b" ")
+    assert approve(run_id, "alice").returncode == 0
+    _paused_again(run_id, 1)
+    assert run.wait().is_failed()
+    bundle = _bundle(release_project, "1.0.0")
+    assert "artifact changed" in bundle["approvals"][0]["reason"]
+
+
+def test_validation_fail_path(release_project: Path) -> None:
+    import subprocess
+    import sys
+
+    edit_params(
+        release_project,
+        {"prepare": {"unfiltered_slice": True}, "validate": {"continue_on_failure": True}},
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "dvc", "repro"],
+        cwd=release_project,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    try:
+        state = ReleaseRun(version="1.2.0", author="dave").wait()
+        assert state.is_failed()
+        bundle = _bundle(release_project, "1.2.0")
+        assert bundle["decision"] == "rejected"
+        assert "data validation failed" in bundle["reasons"][0]
+        with _registry() as registry:
+            assert registry.version("demo-chat", "1.2.0").status == "rejected"
+    finally:
+        edit_params(
+            release_project,
+            {"prepare": {"unfiltered_slice": False}, "validate": {"continue_on_failure": False}},
+        )
+        subprocess.run(
+            [sys.executable, "-m", "dvc", "repro"],
+            cwd=release_project,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=True,
+        )
+
+
+def test_gate_fail_path(release_project: Path) -> None:
+    edit_params(
+        release_project, {"safety": {"thresholds/medium/toxicity.toxicity_probability": 0.0}}
+    )
+    state = ReleaseRun(version="1.0.0", author="dave").wait()
+    assert state.is_failed()
+    bundle = _bundle(release_project, "1.0.0")
+    assert bundle["reasons"][0] == "safety gate failed"
+    assert any("toxicity.toxicity_probability" in r for r in bundle["reasons"])
+    with _registry() as registry:
+        assert registry.version("demo-chat", "1.0.0").status == "rejected"
+
+
+def test_rerun_after_crash_does_not_duplicate(release_project: Path) -> None:
+    from safeship.release import steps
+    from safeship.release.request import ReleaseRequest
+
+    with _registry() as registry:  # the crashed run got as far as registration
+        steps.register_candidate(registry, ReleaseRequest(version="1.0.0", author="dave"))
+        before = registry.count_rows()
+    run = ReleaseRun(version="1.0.0", author="dave")
+    run_id = wait_for_paused_run(run)
+    assert approve(run_id, "alice").returncode == 0
+    assert run.wait().is_completed()
+    with _registry() as registry:
+        assert len(registry.versions("demo-chat")) == 1
+        kinds = [e.kind for e in registry.events()]
+        assert kinds.count("version.registered") == 1 and before["model_versions"] == 1
