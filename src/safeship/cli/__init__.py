@@ -21,6 +21,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "audit",
     "lineage",
     "generate",
+    "safety",
     "gateway",
     "approve",
 )

@@ -227,13 +227,18 @@ def run_safety(
     params: Params,
     out_dir: Path,
     progress: Callable[[int, int], None] | None = None,
+    amend_reason: str | None = None,
 ) -> SafetyOutcome:
-    """The safety battery; the first profile of a version becomes its locked baseline."""
+    """The safety battery; the first profile of a version becomes its locked baseline.
+
+    With a profile already stored, it is reused — unless ``amend_reason`` is given, in
+    which case the battery runs again and its result is appended as an amendment.
+    """
     from safeship.models.loader import load_generator
     from safeship.safety.battery import run_battery
 
     existing = registry.profiles.latest(model, version)
-    if existing is not None:
+    if existing is not None and amend_reason is None:
         return SafetyOutcome(
             profile_hash=existing.profile_hash,
             passed=bool(existing.profile.get("passed")),
@@ -267,6 +272,7 @@ def run_safety(
         version,
         profile,
         actor=ACTOR,
+        reason=amend_reason if existing is not None else None,
         probe_set_version=str(probes.get("version")) if probes.get("version") else None,
         probe_set_hash=str(probes.get("hash")) if probes.get("hash") else None,
     )
@@ -279,11 +285,13 @@ def run_safety(
     )
 
 
-def gate_version(registry: Registry, model: str, version: str, params: Params) -> Any:
-    """The gate against the tier's thresholds and production's profile; a ledger event."""
+def judge_gate(registry: Registry, model: str, version: str, params: Params) -> Any:
+    """The gate on the version's latest profile, against production's latest profile.
+
+    Returns ``(GateResult, payload)`` where the payload is what the ledger records.
+    """
     from safeship.gates import evaluate_gate
 
-    record = registry.version(model, version)
     profile = registry.profiles.require_latest(model, version)
     production = registry.deployment(model).production
     production_metrics = None
@@ -292,7 +300,20 @@ def gate_version(registry: Registry, model: str, version: str, params: Params) -
         production_metrics = production_profile.profile["metrics"] if production_profile else None
     tier = registry.model(model).risk_tier
     result = evaluate_gate(profile.profile["metrics"], production_metrics, params.safety, tier)
-    if record.status in PAST_GATE or record.status == "rejected":
+    payload = {
+        "passed": result.passed,
+        "reasons": result.reasons,
+        "profile_hash": profile.profile_hash,
+        "against": production,
+    }
+    return result, payload
+
+
+def gate_version(registry: Registry, model: str, version: str, params: Params) -> Any:
+    """Judge the gate and move the version to gated or rejected (one ledger event)."""
+    result, payload = judge_gate(registry, model, version, params)
+    status = registry.version(model, version).status
+    if status in PAST_GATE or status == "rejected":
         return result
     registry.move_status(
         model,
@@ -300,14 +321,7 @@ def gate_version(registry: Registry, model: str, version: str, params: Params) -
         "gated" if result.passed else "rejected",
         actor=ACTOR,
         reason=None if result.passed else "safety gate failed",
-        payload={
-            "gate": {
-                "passed": result.passed,
-                "reasons": result.reasons,
-                "profile_hash": profile.profile_hash,
-                "against": production,
-            }
-        },
+        payload={"gate": payload},
     )
     return result
 

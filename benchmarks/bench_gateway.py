@@ -1,0 +1,315 @@
+"""The serving gateway: added latency, throughput with and without the request log, and
+time-to-revert after a rollback. Ratios against baselines measured in the same run.
+
+    .venv/bin/python benchmarks/bench_gateway.py [--requests 300] [--seconds 5] [--trials 50]
+
+Everything runs on this machine (2 shared cores): the gateway is ``safeship gateway`` in a
+subprocess with one worker, in a throw-away project holding two versions of the demo
+n-gram model; the load generator is this process. Asserts nothing.
+
+* Added latency: serial requests through the gateway vs calling the same adapter in
+  process (``generator.generate``), p50 and p99.
+* Throughput: requests/s at 16 concurrent callers with the request log off, batched (the
+  default: a writer thread commits every 200 records or 200 ms) and committing every
+  record (``batch_size: 1``). Plus the request-log costs per record in isolation: the hot
+  path's ``submit`` vs a synchronous insert-and-commit per record vs a batched commit.
+* Time-to-revert: from ``registry.rollback(...)`` returning to the first response served
+  by the old version (a client polling serially), over ``--trials`` rollbacks.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import fmt_seconds, header, percentile, table  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+MODEL = "bench-chat"
+PROMPT = "How do I make a simple tomato soup?"
+BODY = {"model": MODEL, "prompt": PROMPT, "max_tokens": 16, "seed": 1}
+PARAMS = """serving:
+  poll_interval_ms: {poll}
+  request_log:
+    enabled: true
+    batch_size: {batch}
+    flush_ms: 200
+"""
+
+
+def _setup(base: Path) -> tuple[Any, Any]:
+    from safeship.config import Settings, TrainParams, parse_params
+    from safeship.demo import prepare as prep
+    from safeship.demo import train as tr
+    from safeship.project import init_project
+    from safeship.registration import register
+    from safeship.registry.store import Registry
+
+    root = base / "project"
+    root.mkdir(parents=True)
+    subprocess.run(["git", "init", "-q"], cwd=root, check=True)
+    settings = Settings(project_root=root, state_dir=root / ".safeship",
+                        db_url=f"sqlite:///{root / '.safeship' / 'registry.db'}")  # fmt: skip
+    init_project(settings)
+    params = parse_params({"prepare": {"source_dir": str(ROOT / "src/safeship/demo/data"),
+                                       "slices": ["cooking", "travel"]}}, Path("p")).prepare  # fmt: skip
+    prep.prepare(params, ROOT, base / "data")
+    registry = Registry.open(settings)
+    for version, order in (("1.0.0", 3), ("1.1.0", 4)):
+        folder = base / f"o{order}"
+        tr.train(TrainParams(order=order), base, data_dir=base / "data", model_dir=folder,
+                 metrics_path=base / f"o{order}.json")  # fmt: skip
+        register(registry, model=MODEL, path=folder, version=version, author="bench")
+        for status in ("validated", "gated", "approved"):
+            registry.move_status(MODEL, version, status, actor="bench")
+    registry.promote(MODEL, "1.0.0", actor="bench", force=True, reason="bench")
+    return settings, registry
+
+
+class Gateway:
+    def __init__(self, root: Path, *args: str, batch: int = 200, poll: int = 150) -> None:
+        (root / "params.yaml").write_text(PARAMS.format(batch=batch, poll=poll), encoding="utf-8")
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            self.port = sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = {k: v for k, v in os.environ.items() if k not in ("SAFESHIP_HOME", "SAFESHIP_DB_URL")}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "safeship", "gateway", "--port", str(self.port),
+             "--log-level", "warning", *args],
+            cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )  # fmt: skip
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(self.url + "/healthz", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the gateway did not start")
+            time.sleep(0.1)
+
+    def close(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
+
+
+def _pcts(values: list[float]) -> tuple[float, float]:
+    return percentile(values, 50), percentile(values, 99)
+
+
+def bench_latency(settings: Any, registry: Any, n: int) -> list[list[str]]:
+    from safeship.models.base import GenerationRequest
+    from safeship.models.loader import load_generator
+    from safeship.registration import artifact_dir
+
+    generator = load_generator(artifact_dir(registry, registry.version(MODEL, "1.0.0")))
+    request = GenerationRequest(max_new_tokens=16, seed=1)
+    direct: list[float] = []
+    for _ in range(n):
+        started = time.perf_counter()
+        generator.generate([PROMPT], request)
+        direct.append(time.perf_counter() - started)
+    gateway = Gateway(settings.project_root)
+    through: list[float] = []
+    try:
+        with httpx.Client(base_url=gateway.url, timeout=10) as client:
+            for _ in range(20):
+                client.post("/v1/completions", json=BODY)
+            for _ in range(n):
+                started = time.perf_counter()
+                client.post("/v1/completions", json=BODY).raise_for_status()
+                through.append(time.perf_counter() - started)
+    finally:
+        gateway.close()
+    (d50, d99), (g50, g99) = _pcts(direct), _pcts(through)
+    return [
+        ["adapter in process", fmt_seconds(d50), fmt_seconds(d99), "1.00x"],
+        [
+            "through the gateway (HTTP, log on)",
+            fmt_seconds(g50),
+            fmt_seconds(g99),
+            f"{g50 / d50:.1f}x",
+        ],
+        ["added by the gateway", fmt_seconds(g50 - d50), fmt_seconds(g99 - d99), "-"],
+    ]
+
+
+async def _drive(url: str, seconds: float, concurrency: int) -> float:
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=url, timeout=30, limits=limits) as client:
+        done = 0
+        failed = 0
+        stop_at = time.monotonic() + 1.0  # warm-up, not counted
+
+        async def worker() -> None:
+            nonlocal done, failed
+            while time.monotonic() < stop_at:
+                r = await client.post("/v1/completions", json=BODY)
+                if r.status_code == 200 and counting:
+                    done += 1
+                elif r.status_code != 200:
+                    failed += 1
+
+        counting = False
+        tasks = [asyncio.create_task(worker()) for _ in range(concurrency)]
+        await asyncio.sleep(1.0)
+        counting, done = True, 0
+        started = time.monotonic()
+        stop_at = started + seconds
+        await asyncio.gather(*tasks)
+        if failed:
+            print(f"warning: {failed} failed requests", file=sys.stderr)
+        return done / (time.monotonic() - started)
+
+
+def bench_throughput(settings: Any, seconds: float, rounds: int) -> list[list[str]]:
+    modes = {"request log off": (["--no-request-log"], 200),
+             "request log, batched (default)": ([], 200),
+             "request log, a commit per record": ([], 1)}  # fmt: skip
+    names = list(modes)
+    results: dict[str, list[float]] = {name: [] for name in modes}
+    ratios: dict[str, list[float]] = {name: [] for name in modes}
+    for n in range(rounds):
+        order = names[n % 3 :] + names[: n % 3]  # rotate, so drift hits every mode alike
+        for name in order:
+            args, batch = modes[name]
+            gateway = Gateway(settings.project_root, *args, batch=batch)
+            try:
+                results[name].append(asyncio.run(_drive(gateway.url, seconds, 16)))
+            finally:
+                gateway.close()
+        for name in names:
+            ratios[name].append(results[name][-1] / results["request log off"][-1])
+    return [
+        [name, f"{statistics.median(v):.0f}", ", ".join(f"{x:.0f}" for x in v),
+         f"{statistics.median(ratios[name]):.2f}x"]
+        for name, v in results.items()
+    ]  # fmt: skip
+
+
+def bench_log_costs(base: Path, n: int) -> list[list[str]]:
+    from safeship.gateway.requestlog import RequestLog, RequestRecord
+
+    def record(i: int) -> RequestRecord:
+        return RequestRecord(request_id=f"r{i}", ts=time.time(), model=MODEL, version="1.0.0",
+                             role="stable", endpoint="completions", user_hash="h", prompt=PROMPT,
+                             output="some output text " * 4, latency_ms=2.0, status=200,
+                             prompt_tokens=9, completion_tokens=16)  # fmt: skip
+
+    rows: list[list[str]] = []
+    log = RequestLog(f"sqlite:///{base / 'costs-sync.db'}")
+    started = time.perf_counter()
+    for i in range(n):
+        log.write([record(i)])  # what a synchronous hot path would pay
+    per_commit = (time.perf_counter() - started) / n
+    log.close()
+    log = RequestLog(f"sqlite:///{base / 'costs-batch.db'}")
+    records = [record(i) for i in range(n)]
+    started = time.perf_counter()
+    for i in range(0, n, 200):
+        log.write(records[i : i + 200])
+    batched = (time.perf_counter() - started) / n
+    log.close()
+    log = RequestLog(f"sqlite:///{base / 'costs-submit.db'}", queue_size=n + 1)
+    started = time.perf_counter()
+    for r in records:
+        log.submit(r)
+    submit = (time.perf_counter() - started) / n
+    log.close()
+    rows.append(["hot path: submit() to the writer's queue", fmt_seconds(submit), "1.0x"])
+    rows.append(
+        [
+            "insert + commit per record (synchronous)",
+            fmt_seconds(per_commit),
+            f"{per_commit / submit:.0f}x",
+        ]
+    )
+    rows.append(
+        ["insert, one commit per 200 records", fmt_seconds(batched), f"{batched / submit:.1f}x"]
+    )
+    return rows
+
+
+def bench_revert(settings: Any, registry: Any, trials: int) -> list[list[str]]:
+    gateway = Gateway(settings.project_root)
+    times: list[float] = []
+    try:
+        with httpx.Client(base_url=gateway.url, timeout=10) as client:
+
+            def serving() -> str:
+                return client.post("/v1/completions", json={**BODY, "max_tokens": 2}).headers[
+                    "x-safeship-version"
+                ]
+
+            for _ in range(trials):
+                registry.promote(MODEL, "1.1.0", actor="bench", force=True, reason="bench")
+                while serving() != "1.1.0":
+                    pass
+                registry.rollback(MODEL, actor="bench", reason="bench", to="1.0.0")
+                reverted = time.perf_counter()
+                while serving() != "1.0.0":
+                    pass
+                times.append(time.perf_counter() - reverted)
+    finally:
+        gateway.close()
+    p50, p99 = _pcts(times)
+    return [[str(trials), fmt_seconds(p50), fmt_seconds(p99), fmt_seconds(max(times)), "150 ms"]]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--seconds", type=float, default=5.0)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--trials", type=int, default=50)
+    args = parser.parse_args()
+    os.environ.setdefault("DVC_NO_ANALYTICS", "1")
+    header("safeship gateway")
+    with tempfile.TemporaryDirectory(prefix="bench-gateway-") as tmp:
+        base = Path(tmp)
+        settings, registry = _setup(base)
+        print("## Added latency (serial requests, 16 tokens)\n")
+        print(
+            table(
+                ["path", "p50", "p99", "p50 ratio"],
+                bench_latency(settings, registry, args.requests),
+            )
+        )
+        print(
+            f"\n## Throughput (16 concurrent callers, {args.seconds:g} s x {args.rounds} rounds)\n"
+        )
+        print(
+            table(
+                ["mode", "req/s (median)", "runs", "vs off (median of per-round ratios)"],
+                bench_throughput(settings, args.seconds, args.rounds),
+            )
+        )
+        print("\n## Request-log cost per record\n")
+        print(table(["operation", "per record", "vs submit"], bench_log_costs(base, 2000)))
+        print("\n## Time-to-revert (rollback returned -> first response from the old version)\n")
+        print(
+            table(
+                ["trials", "p50", "p99", "max", "poll interval"],
+                bench_revert(settings, registry, args.trials),
+            )
+        )
+        registry.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

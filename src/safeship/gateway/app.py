@@ -1,0 +1,231 @@
+"""The FastAPI application: OpenAI-compatible endpoints, ``/healthz`` and ``/metrics``.
+
+``create_app(config)`` builds an app around one :class:`~safeship.gateway.service.Gateway`;
+``app_factory()`` builds one from the environment, for ``uvicorn --factory`` with several
+workers (each worker is a process that follows the registry on its own).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request, Response  # route signatures are resolved at runtime
+
+from safeship.gateway import errors, protocol
+from safeship.gateway.errors import GatewayError
+from safeship.gateway.service import Call, Gateway, GatewayConfig
+
+ENV_NO_REQUEST_LOG = "SAFESHIP_GATEWAY_NO_REQUEST_LOG"
+ENV_REQUEST_LOG_URL = "SAFESHIP_GATEWAY_REQUEST_LOG_URL"
+ENV_LOG_FORMAT = "SAFESHIP_GATEWAY_LOG_FORMAT"
+ENV_LOG_LEVEL = "SAFESHIP_GATEWAY_LOG_LEVEL"
+PIN_HEADER = "x-safeship-version"
+USER_HEADER = "x-safeship-user"
+
+
+def create_app(config: GatewayConfig) -> FastAPI:
+    from fastapi.exceptions import RequestValidationError
+    from fastapi.responses import JSONResponse
+    from starlette.exceptions import HTTPException as StarletteHTTPException
+
+    gateway = Gateway(config)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await asyncio.to_thread(gateway.start)
+        try:
+            yield
+        finally:
+            await asyncio.to_thread(gateway.stop)
+
+    app = FastAPI(
+        title="safeship gateway",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+    app.state.gateway = gateway
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(_: Request, exc: StarletteHTTPException) -> Response:
+        kind = errors.NOT_FOUND if exc.status_code == 404 else errors.INVALID_REQUEST
+        body = errors.error_body(str(exc.detail), kind, None, f"http_{exc.status_code}")
+        return JSONResponse(body, status_code=exc.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation_error(_: Request, exc: RequestValidationError) -> Response:
+        return JSONResponse(errors.invalid(str(exc)).body(), status_code=400)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> Response:
+        import logging
+
+        logging.getLogger("safeship.gateway").error("unexpected error", exc_info=exc)
+        body = errors.error_body(
+            f"internal error: {type(exc).__name__}", errors.SERVER, None, "internal_error"
+        )
+        return JSONResponse(body, status_code=500)
+
+    @app.post("/v1/completions")
+    async def completions(request: Request) -> Response:
+        return await _generate(gateway, request, "completions")
+
+    @app.post("/v1/chat/completions")
+    async def chat_completions(request: Request) -> Response:
+        return await _generate(gateway, request, "chat")
+
+    @app.get("/v1/models")
+    async def list_models() -> Response:
+        return JSONResponse(_models(gateway))
+
+    @app.get("/healthz")
+    async def healthz() -> Response:
+        body = _health(gateway)
+        return JSONResponse(body, status_code=503 if body["status"] == "starting" else 200)
+
+    @app.get("/metrics")
+    async def metrics() -> Response:
+        from fastapi.responses import Response as PlainResponse
+
+        payload, content_type = gateway.metrics.render()
+        return PlainResponse(payload, media_type=content_type)
+
+    return app
+
+
+async def _generate(gateway: Gateway, request: Request, endpoint: protocol.Endpoint) -> Response:
+    from fastapi.responses import JSONResponse, StreamingResponse
+
+    call = Call(endpoint=endpoint)
+    try:
+        limit = gateway.params.max_prompt_chars * 4 + 65_536  # bytes: UTF-8 and JSON overhead
+        length = request.headers.get("content-length")
+        if length is not None and length.isdigit() and int(length) > limit:
+            raise GatewayError(
+                f"The request body is {length} bytes; the limit is {limit} "
+                f"(from serving.max_prompt_chars={gateway.params.max_prompt_chars}).",
+                status=413,
+                code="request_too_large",
+            )
+        body = protocol.decode_body(await request.body())
+        parse = protocol.parse_chat if endpoint == "chat" else protocol.parse_completion
+        parsed = parse(body, gateway.params)
+        call.stream, call.prompt, call.model = parsed.stream, parsed.logged_prompt, parsed.model
+        generations = await gateway.serve(
+            call, parsed, request.headers.get(PIN_HEADER), request.headers.get(USER_HEADER)
+        )
+    except GatewayError as error:
+        gateway.finish(call, error.status, error=error)
+        return JSONResponse(error.body(), status_code=error.status, headers=call.headers())
+    served = f"{call.model}@{call.version}"
+    created = int(call.ts)
+    rid = ("chatcmpl-" if endpoint == "chat" else "cmpl-") + call.request_id
+    headers = call.headers()
+    gateway.finish(call, 200, generations=generations)
+    if parsed.stream:
+        events = protocol.stream_events(parsed, rid, created, served, generations)
+        headers["Cache-Control"] = "no-cache"
+        return StreamingResponse(_aiter(events), media_type="text/event-stream", headers=headers)
+    return JSONResponse(
+        protocol.response(parsed, rid, created, served, generations), headers=headers
+    )
+
+
+async def _aiter(chunks: Any) -> AsyncIterator[bytes]:
+    for chunk in chunks:
+        yield chunk
+
+
+def _describe(loaded: Any) -> dict[str, Any] | None:
+    if loaded is None:
+        return None
+    return {
+        "version": loaded.version,
+        "dir_hash": loaded.dir_hash,
+        "adapter": loaded.adapter,
+        "loaded_at": loaded.loaded_at,
+    }
+
+
+def _models(gateway: Gateway) -> dict[str, Any]:
+    from safeship.registry.status import DEPLOYABLE
+
+    snapshot = gateway.snapshot
+    data: list[dict[str, Any]] = []
+    for name in sorted(snapshot.models):
+        routes = snapshot.models[name]
+        if routes.stable is not None:
+            data.append({
+                "id": name, "object": "model", "created": int(routes.stable.loaded_at),
+                "owned_by": "safeship", "version": routes.stable.version, "role": "stable",
+            })  # fmt: skip
+        for version, status in routes.statuses.items():
+            if status in DEPLOYABLE:
+                data.append({
+                    "id": f"{name}@{version}", "object": "model", "created": 0,
+                    "owned_by": "safeship", "version": version, "status": status,
+                })  # fmt: skip
+    return {"object": "list", "data": data}
+
+
+def _health(gateway: Gateway) -> dict[str, Any]:
+    follower = gateway.follower
+    snapshot = gateway.snapshot
+    models: dict[str, Any] = {}
+    degraded = follower.last_error is not None
+    for name, routes in sorted(snapshot.models.items()):
+        degraded = degraded or bool(routes.wanted)
+        models[name] = {
+            "stable": _describe(routes.stable),
+            "canary": _describe(routes.canary),
+            "canary_weight": routes.canary_weight,
+            "shadow": _describe(routes.shadow),
+            "not_loaded": dict(routes.wanted),
+        }
+    status = "starting" if snapshot.seq < 0 else "degraded" if degraded else "ok"
+    log = gateway.requests
+    return {
+        "status": status,
+        "replica": gateway.replica,
+        "seq": snapshot.seq,
+        "last_poll_age_s": None if follower.last_poll_ok is None else round(time.time() - follower.last_poll_ok, 3),
+        "follow_error": follower.last_error,
+        "models": models,
+        "loaded": [
+            {"model": v.model, "version": v.version, "role": role, "dir_hash": v.dir_hash}
+            for role, v in snapshot.loaded()
+        ],
+        "request_log": None if log is None else {
+            "accepted": log.accepted, "written": log.written, "dropped": log.dropped,
+        },
+    }  # fmt: skip
+
+
+def config_from_env() -> GatewayConfig:
+    """The gateway's configuration from the project, ``params.yaml`` and the environment."""
+    from safeship.config import Settings, apply_offline_env, load_params
+
+    settings = Settings.from_env()
+    params = load_params(settings.project_root).serving
+    apply_offline_env(settings.state_dir)
+    return GatewayConfig(
+        settings=settings,
+        params=params,
+        request_log=os.environ.get(ENV_NO_REQUEST_LOG, "") not in ("1", "true", "yes"),
+        request_log_url=os.environ.get(ENV_REQUEST_LOG_URL) or None,
+    )
+
+
+def app_factory() -> FastAPI:
+    """For ``uvicorn --factory safeship.gateway.app:app_factory`` (one call per worker)."""
+    from safeship.gateway.logs import configure
+
+    fmt = os.environ.get(ENV_LOG_FORMAT, "text")
+    configure("json" if fmt == "json" else "text", os.environ.get(ENV_LOG_LEVEL, "INFO"))
+    return create_app(config_from_env())
