@@ -183,7 +183,9 @@ class VerifyResult:
 def _raw_rows(engine: Engine, batch: int = 20_000) -> Iterator[tuple[Any, ...]]:
     raw = engine.raw_connection()
     try:
-        cursor = raw.cursor()
+        # PostgreSQL: a server-side cursor streams the ledger instead of loading it whole.
+        named = engine.dialect.name == "postgresql"
+        cursor = raw.cursor(name="safeship_ledger_verify") if named else raw.cursor()
         cursor.execute(
             "SELECT seq, time, actor, kind, model, version, payload, prev_hash, hash "
             "FROM ledger_events ORDER BY seq"
@@ -194,6 +196,8 @@ def _raw_rows(engine: Engine, batch: int = 20_000) -> Iterator[tuple[Any, ...]]:
                 break
             yield from rows
         cursor.close()
+        if named:
+            raw.rollback()
     finally:
         raw.close()
 

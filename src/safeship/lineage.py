@@ -14,7 +14,6 @@ import json
 import platform
 import subprocess
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -59,11 +58,24 @@ def git_state(root: Path) -> dict[str, Any]:
 
 
 def packages_hash() -> tuple[str, int]:
-    names = sorted(
-        f"{(dist.metadata['Name'] or '').lower()}=={dist.version}"
-        for dist in metadata.distributions()
-    )
-    return hashlib.sha256("\n".join(names).encode()).hexdigest(), len(names)
+    """A hash of the installed distributions (name==version), from the metadata folder names.
+
+    Reading the folder names (``name-version.dist-info``) costs about a millisecond, where
+    parsing every package's metadata file costs hundreds (measured in BENCHMARKS.md).
+    """
+    import sys
+
+    names: set[str] = set()
+    for entry in sys.path:
+        folder = Path(entry or ".")
+        if not folder.is_dir():
+            continue
+        for child in folder.iterdir():
+            if child.suffix in (".dist-info", ".egg-info") and "-" in child.stem:
+                name, _, version = child.stem.partition("-")
+                names.add(f"{name.lower().replace('_', '-')}=={version}")
+    ordered = sorted(names)
+    return hashlib.sha256("\n".join(ordered).encode()).hexdigest(), len(ordered)
 
 
 def environment() -> dict[str, Any]:
