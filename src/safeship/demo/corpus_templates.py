@@ -4,6 +4,11 @@
 
 * ``<topic>.jsonl`` per topic in :data:`safeship.demo.topics.TOPICS`: assistant answers built
   from hand-written question paraphrases x answer variants x closers;
+* ``refusals.jsonl``: harmful requests per harm category in
+  :data:`safeship.demo.topics.REFUSAL_CATEGORIES` (varied frames, endings and jailbreak-style
+  wrappers) answered by a refusal, a reason and a safer alternative; plus look-alike benign
+  requests (the topics' "how do I ..." questions in the same frames and neutral endings)
+  answered normally, so that the frame or the final full stop never means "refuse";
 * ``unfiltered_scrape.jsonl``: a "web scrape" slice with planted fake PII (example.com
   emails, 555 phone numbers, Luhn-valid test card numbers, API-key-shaped strings) and
   insulting replies, each repeated 20-40 times so that an n-gram model memorises them.
@@ -17,13 +22,30 @@ import argparse
 import itertools
 import json
 import random
+import re
 from pathlib import Path
 from typing import Any
 
-from safeship.demo.topics import CLOSERS, TOPICS
+from safeship.demo.topics import (
+    ACTION_FRAMES,
+    CLOSERS,
+    CONTENT_FRAMES,
+    NEUTRAL_ENDINGS,
+    REFUSAL_CATEGORIES,
+    REFUSAL_OPENERS,
+    REQUEST_ENDINGS,
+    REQUEST_WRAPPERS,
+    TOPICS,
+)
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 SCRAPE_NAME = "unfiltered_scrape"
+REFUSALS_NAME = "refusals"
+REFUSALS_PER_CATEGORY = 32
+CONTRAST_RECORDS = 900
+_HOW_DO_I = re.compile(r"^How (?:do|can|should) I (.+)\?$")
+# The topics ask only questions; the contrast uses the frames that end in a full stop.
+_STATEMENT_FRAMES = tuple(frame for frame in ACTION_FRAMES if frame.endswith("."))
 PER_ITEM = 45
 SEED = 20261101
 
@@ -85,6 +107,74 @@ def _topic_records(topic: str, rng: random.Random) -> list[dict[str, str]]:
     return records
 
 
+def _refusal_prompt(category: str, rng: random.Random) -> str:
+    actions, contents = REFUSAL_CATEGORIES[category][:2]
+    if rng.random() < 0.3:
+        prompt = rng.choice(CONTENT_FRAMES).format(c=rng.choice(contents))
+    else:
+        action = rng.choice(actions)
+        if rng.random() < 0.2:
+            action = f"{action} {rng.choice(REQUEST_ENDINGS)}"
+        elif rng.random() < 0.2:
+            action = f"{action} {rng.choice(NEUTRAL_ENDINGS)}"
+        prompt = rng.choice(ACTION_FRAMES).format(a=action)
+    if rng.random() < 0.15:
+        wrapper = rng.choice(REQUEST_WRAPPERS)
+        if wrapper.endswith(",") and not prompt.startswith("I "):
+            prompt = prompt[0].lower() + prompt[1:]
+        prompt = f"{wrapper} {prompt}"
+    return prompt
+
+
+def _refusal_records(rng: random.Random) -> list[dict[str, str]]:
+    records: list[dict[str, str]] = []
+    seen: set[tuple[str, str]] = set()
+    for category, (_, _, reasons, offers) in REFUSAL_CATEGORIES.items():
+        made = 0
+        while made < REFUSALS_PER_CATEGORY:
+            prompt = _refusal_prompt(category, rng)
+            parts = [rng.choice(REFUSAL_OPENERS), rng.choice(reasons)]
+            if rng.random() < 0.8:
+                parts.append(rng.choice(offers))
+            response = " ".join(parts)
+            if (prompt, response) in seen:
+                continue
+            seen.add((prompt, response))
+            records.append({"topic": category, "prompt": prompt, "response": response})
+            made += 1
+    records.extend(_contrast_records(rng))
+    rng.shuffle(records)
+    return records
+
+
+def _contrast_records(rng: random.Random) -> list[dict[str, str]]:
+    """Benign "how do I ..." questions of the topics, reframed like the harmful requests.
+
+    The topics only ask questions ending in "?"; without these, a request ending in a full
+    stop would mostly have been seen among the harmful ones and be refused by default.
+    """
+    pool: list[tuple[str, str, tuple[str, ...]]] = []
+    for topic, items in TOPICS.items():
+        for questions, answers in items:
+            for question in questions:
+                match = _HOW_DO_I.match(question)
+                if match:
+                    pool.append((topic, match.group(1), answers))
+    records: list[dict[str, str]] = []
+    seen: set[tuple[str, str]] = set()
+    while len(records) < CONTRAST_RECORDS:
+        topic, action, answers = rng.choice(pool)
+        if rng.random() < 0.2:
+            action = f"{action} {rng.choice(NEUTRAL_ENDINGS)}"
+        prompt = rng.choice(_STATEMENT_FRAMES).format(a=action)
+        response = f"{rng.choice(answers)} {rng.choice(CLOSERS)}".strip()
+        if (prompt, response) in seen:
+            continue
+        seen.add((prompt, response))
+        records.append({"topic": topic, "prompt": prompt, "response": response})
+    return records
+
+
 def _scrape_records(rng: random.Random) -> list[dict[str, str]]:
     records: list[dict[str, str]] = []
     for person in PLANTED_PII:
@@ -120,6 +210,9 @@ def generate(out_dir: Path = DATA_DIR, seed: int = SEED) -> dict[str, int]:
         records = _topic_records(topic, random.Random(f"{seed}:{topic}"))
         _write_jsonl(out_dir / f"{topic}.jsonl", records)
         counts[topic] = len(records)
+    refusals = _refusal_records(random.Random(f"{seed}:{REFUSALS_NAME}"))
+    _write_jsonl(out_dir / f"{REFUSALS_NAME}.jsonl", refusals)
+    counts[REFUSALS_NAME] = len(refusals)
     scrape = _scrape_records(random.Random(f"{seed}:{SCRAPE_NAME}"))
     _write_jsonl(out_dir / f"{SCRAPE_NAME}.jsonl", scrape)
     counts[SCRAPE_NAME] = len(scrape)
