@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -42,22 +40,9 @@ PROMPTS = [
 
 
 def _copy_project(dest: Path) -> dict[str, str]:
-    for name in ("dvc.yaml", "params.yaml"):
-        shutil.copy2(ROOT / name, dest / name)
-    shutil.copytree(
-        ROOT / "src" / "safeship",
-        dest / "src" / "safeship",
-        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
-    )
-    env = {
-        **os.environ,
-        **OFFLINE,
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-        "PYTHONPATH": str(dest / "src"),
-    }
-    subprocess.run(["git", "init", "-q"], cwd=dest, check=True, env=env)
-    subprocess.run([sys.executable, "-m", "dvc", "init", "-q"], cwd=dest, check=True, env=env)
-    return env
+    from safeship.demo.workspace import copy_pipeline
+
+    return copy_pipeline(dest, ROOT)
 
 
 def bench_repro(workdir: Path) -> dict[str, float]:

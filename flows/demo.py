@@ -21,7 +21,7 @@ from typing import Any
 
 import yaml
 
-from safeship.config import tool_env
+from safeship.demo.workspace import commit_all, copy_pipeline, dvc_repro
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKSPACE = ROOT / ".safeship" / "demo"
@@ -36,15 +36,7 @@ def say(message: str) -> None:
 def make_workspace() -> Path:
     if WORKSPACE.exists():
         shutil.rmtree(WORKSPACE)
-    WORKSPACE.mkdir(parents=True)
-    for name in ("dvc.yaml", "params.yaml"):
-        shutil.copy2(ROOT / name, WORKSPACE / name)
-    shutil.copytree(
-        ROOT / "src" / "safeship",
-        WORKSPACE / "src" / "safeship",
-        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
-    )
-    subprocess.run(["git", "init", "-q"], cwd=WORKSPACE, check=True)
+    copy_pipeline(WORKSPACE, ROOT)
     return WORKSPACE
 
 
@@ -57,22 +49,10 @@ def set_params(updates: dict[str, dict[str, Any]]) -> None:
 
 
 def repro_and_commit(message: str) -> None:
-    env = tool_env()
-    done = subprocess.run(
-        [sys.executable, "-m", "dvc", "repro"],
-        cwd=WORKSPACE,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    done = dvc_repro(WORKSPACE)
     if done.returncode != 0:
         raise SystemExit(f"dvc repro failed:\n{done.stdout}\n{done.stderr}")
-    for args in (
-        ["add", "-A"],
-        ["-c", "user.email=demo@safeship", "-c", "user.name=demo", "commit", "-qm", message],
-    ):
-        subprocess.run(["git", *args], cwd=WORKSPACE, check=True, capture_output=True)
+    commit_all(WORKSPACE, message)
 
 
 class ScriptedApprover(threading.Thread):

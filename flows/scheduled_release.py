@@ -2,31 +2,21 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from typing import Any
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
 
 from flows.release import release
-from safeship.config import Settings, tool_env
+from safeship.config import Settings
+from safeship.demo.workspace import dvc_repro
 from safeship.release.request import ReleaseRequest
 from tasks.release import open_registry
 
 
 @task(name="dvc-repro", cache_policy=NO_CACHE)
 def dvc_repro_task() -> str:
-    root = Settings.from_env().project_root
-    env = tool_env()
-    done = subprocess.run(
-        [sys.executable, "-m", "dvc", "repro"],
-        cwd=root,
-        env=env,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
+    done = dvc_repro(Settings.from_env().project_root)
     if done.returncode != 0:
         raise RuntimeError(f"dvc repro failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}")
     return done.stdout[-2000:]
