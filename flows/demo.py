@@ -16,6 +16,8 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +29,40 @@ ROOT = Path(__file__).resolve().parents[1]
 WORKSPACE = ROOT / ".safeship" / "demo"
 APPROVERS = ("alice", "bob")
 HELD_BACK = ("gardening", "fitness")  # topics 1.0.0 is trained without; 1.1.0 adds them
+
+
+# Shadow and canary sized for a demo: fewer requests per step, checks every 2 s.
+DEMO_CANARY: dict[str, dict[str, Any]] = {
+    "shadow": {"prompts": 120, "replay_rate": 60, "min_pairs": 60},
+    "canary": {"min_requests": 40, "min_stable_requests": 20, "check_interval_s": 2,
+               "live_min_rps": 5, "replay_rate": 60, "max_step_duration_s": 120},
+}  # fmt: skip
+
+
+@contextmanager
+def live_traffic(gateway: bool, rate: float = 60) -> Iterator[None]:
+    """Users sending requests to the gateway in a background thread (`safeship traffic`)."""
+    from safeship.traffic import TrafficConfig, run_traffic
+
+    if not gateway:
+        yield
+        return
+    stop = threading.Event()
+    summary: dict[str, Any] = {}
+
+    def send() -> None:
+        config = TrafficConfig(rate=rate, duration_s=3600, users=500, user_prefix="demo-user")
+        summary.update(run_traffic(config, stop).as_dict())
+
+    thread = threading.Thread(target=send, daemon=True, name="demo-traffic")
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join(timeout=60)
+        print(f"[TRAFFIC] sent {summary.get('sent')}, ok {summary.get('ok')}, "
+              f"versions {summary.get('versions')}, p95 {summary.get('latency_p95_ms')} ms")  # fmt: skip
 
 
 def say(message: str) -> None:
@@ -129,6 +165,8 @@ def release(version: str | None, notes: str) -> dict[str, Any]:
             )
             or "-",
             reasons="; ".join(bundle.get("reasons") or [])[:90],
+            canary=" ".join(f"{s['weight']}%:{s['decision']}" for s in bundle.get("canary") or [])
+            or "-",
             bundle=str(bundles[-1].parent.relative_to(ROOT)),
         )
     row["state"] = state.type.value
@@ -167,9 +205,11 @@ def main() -> int:
         rows.append(release("1.0.0", "baseline"))
 
         say("1.1.0: improved data (every topic); version suggested from the lineage diff")
-        set_params({"prepare": {"slices": shipped}})
+        set_params({"prepare": {"slices": shipped}, **DEMO_CANARY})
         repro_and_commit("demo-chat 1.1.0 data: more topics")
-        rows.append(release(None, "retrained on more topics"))
+        say("1.1.0 goes through shadow and every canary step while users send traffic")
+        with live_traffic(gateway):
+            rows.append(release(None, "retrained on more topics"))
 
         say("1.2.0: trained with the unfiltered scrape (PII and abuse) - must be stopped")
         set_params(
@@ -197,15 +237,11 @@ def _print_summary(rows: list[dict[str, Any]], stack: Any, gateway: bool) -> Non
     from rich.table import Table
 
     table = Table(title="safeship demo: demo-chat releases")
-    for column in ("version", "decision", "gate", "approvals", "seconds", "reasons"):
+    columns = ("version", "decision", "gate", "approvals", "canary", "seconds", "reasons")
+    for column in columns:
         table.add_column(column)
     for row in rows:
-        table.add_row(
-            *(
-                str(row.get(c, ""))
-                for c in ("version", "decision", "gate", "approvals", "seconds", "reasons")
-            )
-        )
+        table.add_row(*(str(row.get(c, "")) for c in columns))
     Console(width=160).print(table)
     print(f"reports:   {WORKSPACE.relative_to(ROOT)}/reports/demo-chat/<version>/<run-id>/")
     print(f"registry:  SAFESHIP_HOME={stack.settings.state_dir} safeship status demo-chat")

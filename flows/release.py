@@ -20,6 +20,7 @@ from prefect.exceptions import FlowPauseTimeout
 from prefect.input import RunInput
 from prefect.runtime import flow_run
 
+from flows.canary import CanaryRolledBack, canary_rollout, shadow_evaluation
 from flows.reporting import publish_artifacts, summary_markdown
 from safeship.approvals import ApprovalInput, Shown, complete
 from safeship.config import Settings
@@ -164,6 +165,18 @@ def release(request: ReleaseRequest = ReleaseRequest()) -> dict[str, Any]:  # no
             approved.add(verdict.approver)
     timings["approval"] = round(time.perf_counter() - started, 3)
     t.mark_approved_task(model, version, sorted(approved), run_id)
+    if params.canary.enabled and previous is not None and previous != version:
+        # shadow, then canary: only against a production version (a first release has none)
+        shadow = timed("shadow", shadow_evaluation, model, version, str(bundle / "shadow"))
+        sections["shadow"] = shadow
+        if not shadow["passed"]:
+            return finish("rejected", ["shadow evaluation failed", *shadow["reasons"]])
+        try:
+            rollout = timed("canary", canary_rollout, model, version)
+        except CanaryRolledBack as error:
+            sections["canary"] = error.steps
+            return finish("rolled_back", [str(error)])
+        sections["canary"] = rollout["steps"]
     timed("promote", t.promote_task, model, version, run_id)
     return finish("promoted", [])
 

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from prefect import serve
 
+from flows.monitor import monitor
 from flows.release import release
+from flows.rescan import rescan
 from flows.rollback import rollback
 from flows.scheduled_release import scheduled_release
 from safeship.config import load_params
@@ -20,6 +22,15 @@ def main() -> None:
             description="Reproduce the DVC pipeline and release when the lineage changed",
         ),
         rollback.to_deployment(name="rollback", description="Roll production back"),
+        monitor.to_deployment(
+            name="monitor",
+            interval=params.release.monitor_interval_s,
+            description="Integrity, drift, safety rates and stale canaries of every model",
+        ),
+        rescan.to_deployment(
+            name="rescan",
+            description="Re-run the safety battery on released versions (profile amendments)",
+        ),
     )
 
 

@@ -182,6 +182,8 @@ class TrainParams(_Section):
     lowercase: bool = False
     seed: int = Field(default=7, ge=0)
     max_new_tokens: int = Field(default=64, ge=1, le=1024)
+    router: bool = True  # train the refuse/answer request router and condition on its mode
+    router_threshold: float = Field(default=0.5, gt=0.0, lt=1.0)  # P(refuse) to refuse at
 
 
 class SafetyParams(_Section):

@@ -24,6 +24,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "safety",
     "gateway",
     "approve",
+    "traffic",
 )
 
 

@@ -529,6 +529,52 @@ class Registry:
             self._write_deployment(connection, model_row, new_state, event)
             return event
 
+    def abort_canary(
+        self,
+        model: str,
+        version: str,
+        *,
+        actor: str,
+        reason: str,
+        reject: bool = True,
+        payload: dict[str, Any] | None = None,
+    ) -> Event:
+        """Take ``version`` off canary at once (weight 0) and reject it (or, with
+        ``reject=False``, return it to approved): one transaction, one ledger event."""
+        if not reason:
+            raise InputError("aborting a canary needs a reason")
+        with db.write_transaction(self.engine) as connection:
+            model_row = self._model_row(connection, model)
+            state = self._deployment(connection, model_row)
+            row = self._version_row(connection, model_row, version)
+            if row.status != "canary" and state.canary != version:
+                raise ConflictError(f"{model} {version} is {row.status}, not on canary")
+            old = str(row.status)
+            new = "rejected" if reject else "approved"
+            if old != new:
+                self._set_status(connection, model_row, version, new)
+            new_state = state
+            if state.canary == version:
+                new_state = state.model_copy(update={"canary": None, "canary_weight": 0})
+            if state.shadow == version and reject:
+                new_state = new_state.model_copy(update={"shadow": None})
+            event = ledger.append(
+                connection,
+                actor=actor,
+                kind="deployment.canary_aborted",
+                model=model,
+                version=version,
+                payload={
+                    "from": old,
+                    "to": new,
+                    "previous_weight": state.canary_weight if state.canary == version else 0,
+                    "reason": reason,
+                    **(payload or {}),
+                },
+            )
+            self._write_deployment(connection, model_row, new_state, event)
+            return event
+
     def set_shadow(
         self, model: str, version: str | None, *, actor: str, reason: str | None = None
     ) -> Event:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
@@ -15,6 +15,9 @@ from safeship.registration import artifact_dir, hash_artifact, register
 from safeship.registry.semver import SemVer, suggest_next
 from safeship.registry.store import Registry
 from safeship.release.request import ReleaseRequest
+
+if TYPE_CHECKING:
+    from safeship.safety.probes import ProbeSuite
 
 ACTOR = "safeship-release"
 PAST_VALIDATION = ("validated", "gated", "approved", "canary", "production", "retired")
@@ -228,11 +231,13 @@ def run_safety(
     out_dir: Path,
     progress: Callable[[int, int], None] | None = None,
     amend_reason: str | None = None,
+    probes: ProbeSuite | None = None,
 ) -> SafetyOutcome:
     """The safety battery; the first profile of a version becomes its locked baseline.
 
     With a profile already stored, it is reused — unless ``amend_reason`` is given, in
     which case the battery runs again and its result is appended as an amendment.
+    ``probes`` replaces the shipped probe sets (a rescan on a newer probe set).
     """
     from safeship.models.loader import load_generator
     from safeship.safety.battery import run_battery
@@ -263,18 +268,19 @@ def run_safety(
         heldout_texts=heldout,
         baseline_generator=baseline,
         progress=progress,
+        probes=probes,
     )
     result.save(out_dir)
     profile = result.profile()
-    probes = profile.get("probes") or {}
+    described = profile.get("probes") or {}
     stored = registry.profiles.append(
         model,
         version,
         profile,
         actor=ACTOR,
         reason=amend_reason if existing is not None else None,
-        probe_set_version=str(probes.get("version")) if probes.get("version") else None,
-        probe_set_hash=str(probes.get("hash")) if probes.get("hash") else None,
+        probe_set_version=str(described.get("version")) if described.get("version") else None,
+        probe_set_hash=str(described.get("hash")) if described.get("hash") else None,
     )
     return SafetyOutcome(
         profile_hash=stored.profile_hash,

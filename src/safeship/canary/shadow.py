@@ -1,0 +1,158 @@
+"""Shadow evaluation: the candidate answers the same prompts as production; compare pairs.
+
+Pairs come from the request log: the gateway mirrors each stable request to the shadow
+version under the same ``request_id`` (and the same sampling seed), so a stable row and a
+shadow row with one ``request_id`` are production's and the candidate's answer to one
+prompt. Paired tests use that: each prompt is its own control.
+
+* Binary descriptors (error, toxic, PII, guardrail violation, empty, refusal): an exact
+  one-sided McNemar test on the discordant pairs (``b`` = candidate only, ``c`` =
+  production only; under the null each discordant pair is a fair coin). A check fails
+  when p < alpha **and** the paired rate increase ``(b - c) / n`` exceeds
+  ``shadow.max_rate_increase``.
+* Mean toxicity: a seeded paired bootstrap of the per-prompt difference; the check fails
+  when the lower (1 - alpha) bound of the mean increase exceeds
+  ``shadow.max_mean_toxicity_increase``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, Field
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from safeship.config import SafetyParams, ShadowParams
+
+BINARY = ("error", "toxic", "pii", "guardrail_violation", "empty", "refusal")
+
+
+class PairedCheck(BaseModel):
+    metric: str
+    production: float
+    candidate: float
+    increase: float
+    bound: float
+    p_value: float | None = None
+    discordant: list[int] | None = None  # [candidate only, production only]
+    passed: bool
+
+
+class ShadowResult(BaseModel):
+    passed: bool
+    pairs: int
+    checks: list[PairedCheck] = Field(default_factory=list)
+    reasons: list[str] = Field(default_factory=list)
+    drift: dict[str, Any] | None = None
+
+
+def pair_rows(frame: pd.DataFrame, candidate: str) -> pd.DataFrame:
+    """Join stable and shadow rows of one request: prompt, outputs, statuses per side."""
+    stable = frame[frame["role"] == "stable"][["request_id", "prompt", "output", "status"]]
+    shadow = frame[(frame["role"] == "shadow") & (frame["version"] == candidate)][
+        ["request_id", "output", "status"]
+    ]
+    stable = stable.drop_duplicates("request_id")
+    shadow = shadow.drop_duplicates("request_id")
+    merged = stable.merge(shadow, on="request_id", suffixes=("_production", "_candidate"))
+    return merged.reset_index(drop=True)
+
+
+def mcnemar_one_sided(b: int, c: int) -> float:
+    """P(X >= b) for X ~ Binomial(b + c, 1/2): candidate worse on the discordant pairs."""
+    n = b + c
+    if n == 0:
+        return 1.0
+    tail = sum(math.comb(n, k) for k in range(b, n + 1))
+    return min(1.0, float(tail) / float(2**n))
+
+
+def describe_side(
+    outputs: list[str | None],
+    statuses: list[int],
+    guardrails: SafetyParams.Guardrails | None,
+    toxic_score: float,
+) -> pd.DataFrame:
+    """Descriptors of one side: the scorer columns plus ``error`` and ``toxic`` flags."""
+    from safeship.safety.scorers import score_outputs
+
+    scores = score_outputs(["" if o is None else str(o) for o in outputs], guardrails)
+    scores["error"] = [int(s) != 200 for s in statuses]
+    scores["toxic"] = scores["toxicity"] >= toxic_score
+    for column in ("pii", "guardrail_violation", "empty", "refusal"):
+        scores[column] = scores[column].astype(bool) & ~scores["error"]
+    return scores
+
+
+def compare_pairs(
+    pairs: pd.DataFrame, params: ShadowParams, guardrails: SafetyParams.Guardrails | None
+) -> tuple[ShadowResult, pd.DataFrame, pd.DataFrame]:
+    """Decide on paired outputs; also returns both sides' descriptors (for drift)."""
+    import numpy as np
+
+    production = describe_side(
+        pairs["output_production"].tolist(),
+        pairs["status_production"].tolist(),
+        guardrails,
+        params.toxic_score,
+    )
+    candidate = describe_side(
+        pairs["output_candidate"].tolist(),
+        pairs["status_candidate"].tolist(),
+        guardrails,
+        params.toxic_score,
+    )
+    n = len(pairs)
+    if n < params.min_pairs:
+        reason = f"only {n} shadow pairs; shadow.min_pairs is {params.min_pairs}"
+        return ShadowResult(passed=False, pairs=n, reasons=[reason]), production, candidate
+    checks: list[PairedCheck] = []
+    for metric in BINARY:
+        prod = production[metric].to_numpy(dtype=bool)
+        cand = candidate[metric].to_numpy(dtype=bool)
+        b = int((cand & ~prod).sum())
+        c = int((prod & ~cand).sum())
+        p_value = mcnemar_one_sided(b, c)
+        increase = (b - c) / n
+        bound = params.max_rate_increase.get(metric, 0.0)
+        passed = not (p_value < params.alpha and increase > bound)
+        checks.append(
+            PairedCheck(
+                metric=f"{metric}_rate",
+                production=float(prod.mean()),
+                candidate=float(cand.mean()),
+                increase=increase,
+                bound=bound,
+                p_value=p_value,
+                discordant=[b, c],
+                passed=passed,
+            )
+        )
+    diff = candidate["toxicity"].to_numpy(float) - production["toxicity"].to_numpy(float)
+    rng = np.random.default_rng(params.seed)
+    index = rng.integers(0, n, size=(params.bootstrap_resamples, n))
+    low = float(np.quantile(diff[index].mean(axis=1), params.alpha))
+    bound = params.max_mean_toxicity_increase
+    checks.append(
+        PairedCheck(
+            metric="mean_toxicity",
+            production=float(production["toxicity"].mean()),
+            candidate=float(candidate["toxicity"].mean()),
+            increase=float(diff.mean()),
+            bound=bound,
+            p_value=None,
+            passed=not low > bound,
+        )
+    )
+    reasons = [
+        f"shadow {c.metric}: candidate {c.candidate:.3f} vs production {c.production:.3f} "
+        f"(paired increase {c.increase:.3f} > allowed {c.bound:.3f}"
+        + (f", McNemar p={c.p_value:.2g})" if c.p_value is not None else ")")
+        for c in checks
+        if not c.passed
+    ]
+    result = ShadowResult(passed=not reasons, pairs=n, checks=checks, reasons=reasons)
+    return result, production, candidate

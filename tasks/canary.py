@@ -1,0 +1,148 @@
+"""Tasks of shadow evaluation and the canary rollout. Each does one thing and calls the core
+(:mod:`safeship.canary`, :mod:`safeship.drift`, :mod:`safeship.traffic`)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from safeship.canary.analysis import StepWindow, Verdict, analyse, summarise
+from safeship.canary.runtime import gateway_health, open_log, replay_prompts, wait_for_routing
+from safeship.config import Params, Settings
+from tasks.release import open_registry, task
+
+ACTOR = "safeship-canary"
+
+
+@task(name="check-gateway")
+def check_gateway_task(url: str) -> dict[str, Any]:
+    return gateway_health(url)
+
+
+@task(name="set-shadow")
+def set_shadow_task(model: str, version: str | None, url: str, reason: str) -> None:
+    with open_registry() as registry:
+        if registry.deployment(model).shadow != version:
+            registry.set_shadow(model, version, actor=ACTOR, reason=reason)
+    wait_for_routing(url, model, shadow=version)
+
+
+@task(name="set-canary-weight")
+def set_canary_task(model: str, version: str, weight: int, url: str) -> float:
+    """Move the canary to ``weight``; returns when the gateway serves it (the step start)."""
+    with open_registry() as registry:
+        registry.set_canary(model, version, weight, actor=ACTOR, reason=f"canary step {weight}%")
+    wait_for_routing(url, model, canary=(version, weight))
+    return time.time()
+
+
+@task(name="replay-prompts")
+def replay_prompts_task(model: str) -> list[str]:
+    log = open_log(Settings.from_env())
+    try:
+        return replay_prompts(log, model)
+    finally:
+        log.engine.dispose()
+
+
+@task(name="replay-traffic")
+def replay_task(
+    url: str, model: str, prompts: list[str], *, rate: float, duration_s: float,
+    users: int, seed: int, max_requests: int | None = None,
+) -> dict[str, Any]:  # fmt: skip
+    """Send prompts through the gateway (no live traffic to judge by)."""
+    from safeship.traffic import TrafficConfig, run_traffic
+
+    config = TrafficConfig(
+        url=url, model=model, rate=rate, duration_s=duration_s, prompts=prompts, users=users,
+        max_requests=max_requests, seed=seed, user_prefix="safeship-replay",
+    )  # fmt: skip
+    return run_traffic(config).as_dict()
+
+
+@task(name="live-traffic-rate")
+def live_rate_task(model: str, since: float, until: float, replayed: int) -> float:
+    """Requests/s the gateway answered for ``model`` in the window, our replay excluded."""
+    log = open_log(Settings.from_env())
+    try:
+        count = len(log.query(model, since=since, until=until))
+    finally:
+        log.engine.dispose()
+    return max(0, count - replayed) / max(until - since, 1e-6)
+
+
+@task(name="shadow-compare")
+def shadow_compare_task(
+    model: str, candidate: str, since: float, expected: int, params: Params, out_dir: Path
+) -> dict[str, Any]:
+    """Pair stable and shadow answers from the request log, decide, write the drift report."""
+    from safeship.canary.shadow import compare_pairs, pair_rows
+    from safeship.drift import drift_report
+
+    log = open_log(Settings.from_env())
+    deadline = time.monotonic() + params.shadow.timeout_s
+    try:
+        while True:  # mirrored answers arrive after the stable ones; wait for them
+            pairs = pair_rows(log.query(model, since=since), candidate)
+            if len(pairs) >= expected or time.monotonic() > deadline:
+                break
+            time.sleep(0.5)
+    finally:
+        log.engine.dispose()
+    result, production, cand = compare_pairs(pairs, params.shadow, params.safety.guardrails)
+    if len(pairs):
+        result.drift = drift_report(
+            production, cand, out_dir, method=params.shadow.drift_method,
+            threshold=params.shadow.drift_threshold, name="shadow_drift",
+        )  # fmt: skip
+    out = result.model_dump(mode="json")
+    out["expected_pairs"] = expected
+    return out
+
+
+@task(name="canary-check")
+def canary_check_task(
+    model: str, candidate: str, windows: list[StepWindow], step: int, weight: int,
+    since: float, params: Params, last_step: bool,
+) -> tuple[StepWindow, Verdict]:  # fmt: skip
+    """Summarise the current step's window, judge it, and record the check in the ledger
+    (the progress event that tells the watchdog the rollout is alive)."""
+    now = time.time()
+    log = open_log(Settings.from_env())
+    try:
+        frame = log.query(model, since=since, until=now)
+    finally:
+        log.engine.dispose()
+    window = summarise(
+        frame, candidate=candidate, step=step, weight=weight,
+        guardrails=params.safety.guardrails, toxic_score=params.canary.toxic_score,
+    )  # fmt: skip
+    verdict = analyse([*windows, window], params.canary, elapsed_s=now - since, last_step=last_step)
+    with open_registry() as registry:
+        registry.record(
+            "canary.analysis", actor=ACTOR, model=model, version=candidate,
+            payload={"step": step, "weight": weight, "decision": verdict.decision,
+                     "canary_n": window.canary.n, "stable_n": window.stable.n,
+                     "breach": verdict.breach.model_dump() if verdict.breach else None},
+        )  # fmt: skip
+    return window, verdict
+
+
+@task(name="abort-canary")
+def abort_canary_task(
+    model: str, candidate: str, reason: str, payload: dict[str, Any], reject: bool = True
+) -> None:
+    """Weight 0 at once and the candidate rejected (or back to approved), one event."""
+    with open_registry() as registry:
+        registry.abort_canary(
+            model, candidate, actor=ACTOR, reason=reason, reject=reject, payload=payload
+        )
+
+
+@task(name="repair-stale-canary")
+def repair_stale_task(model: str, max_age_s: float) -> bool:
+    from safeship.canary import repair_stale_canary
+
+    with open_registry() as registry:
+        return repair_stale_canary(registry, model, max_age_s=max_age_s)

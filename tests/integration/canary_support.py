@@ -1,0 +1,181 @@
+"""Helpers for the canary tests (no tests here): real n-gram versions with a controlled
+share of abusive training lines, a flaky OpenAI-compatible upstream, and a driver that
+runs the rollout's steps (set weight → real traffic → analyse) without Prefect."""
+
+from __future__ import annotations
+
+import json
+import random
+import shutil
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from safeship.canary.analysis import StepWindow, Verdict, analyse, summarise
+from safeship.config import CanaryParams, SafetyParams, TrainParams, parse_params
+from safeship.demo import prepare as prep
+from safeship.demo import train as tr
+from safeship.gateway.requestlog import RequestLog
+from safeship.registry.store import Registry
+from safeship.traffic import TrafficConfig, load_prompts, run_traffic
+from tests.integration.test_gateway_support import ROOT
+
+ABUSIVE_WORDS = ("idiot", "dumb", "crap", "stupid", "moron", "loser", "shut up", "pathetic")
+
+
+def abusive_lines() -> list[dict[str, Any]]:
+    path = ROOT / "src/safeship/demo/data/unfiltered_scrape.jsonl"
+    records = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    return [r for r in records if any(w in r["response"].lower() for w in ABUSIVE_WORDS)]
+
+
+def train_ngram(dest: Path, order: int, data: Path | None = None) -> Path:
+    """A real demo n-gram model on the cooking and travel slices (no request router: those
+    slices hold no refusals to train one on)."""
+    data = data or dest.parent / "prepared"
+    if not (data / "corpus.jsonl").exists():
+        params = parse_params(
+            {"prepare": {"source_dir": str(ROOT / "src/safeship/demo/data"),
+                         "slices": ["cooking", "travel"]}},
+            Path("params.yaml"),
+        ).prepare  # fmt: skip
+        prep.prepare(params, ROOT, data)
+    options: dict[str, Any] = {"order": order}
+    if "router" in TrainParams.model_fields:
+        options["router"] = False
+    tr.train(TrainParams(**options), dest.parent, data_dir=data, model_dir=dest,
+             metrics_path=dest.parent / f"{dest.name}.metrics.json")  # fmt: skip
+    return dest
+
+
+def ngram_with_abuse(dest: Path, abusive: int, order: int = 3) -> Path:
+    """A real n-gram model on the cooking+travel corpus plus ``abusive`` insulting lines
+    from the unfiltered scrape (10 → ~1.4% toxic outputs, 80 → ~6.7%)."""
+    base = dest.parent / "prepared"
+    if not (base / "corpus.jsonl").exists():
+        train_ngram(dest.parent / "_base", order)  # prepares the corpus as a side effect
+    if abusive == 0:
+        return train_ngram(dest, order, data=base)
+    data = dest.parent / f"data-{dest.name}"
+    data.mkdir(parents=True, exist_ok=True)
+    for file in base.iterdir():
+        shutil.copy(file, data / file.name)
+    rng = random.Random(abusive)
+    extra = []
+    for i, record in enumerate(rng.sample(abusive_lines(), abusive)):
+        extra.append(json.dumps({**record, "id": f"abuse-{i:04d}", "source": "scrape"}))
+    corpus = (base / "corpus.jsonl").read_text().rstrip("\n").splitlines()
+    (data / "corpus.jsonl").write_text("\n".join(corpus + extra) + "\n")
+    return train_ngram(dest, order, data=data)
+
+
+class FlakyUpstream(ThreadingHTTPServer):
+    """OpenAI-compatible completions that answer 500 for a share ``fail_rate`` of requests
+    (every ``1/fail_rate``-th request)."""
+
+    daemon_threads = True
+
+    def __init__(self, fail_rate: float) -> None:
+        super().__init__(("127.0.0.1", 0), _FlakyHandler)
+        self.fail_rate = fail_rate
+        self.count = 0
+        self.lock = threading.Lock()
+        self.thread = threading.Thread(target=self.serve_forever, daemon=True)
+        self.thread.start()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        pass
+
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}/v1"
+
+    def close(self) -> None:
+        self.shutdown()
+        self.server_close()
+
+
+class _FlakyHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server: FlakyUpstream
+
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        pass
+
+    def do_POST(self) -> None:  # noqa: N802
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        with self.server.lock:  # every 1/fail_rate-th request fails: exactly that share
+            self.server.count += 1
+            fail = self.server.count % round(1 / self.server.fail_rate) == 0
+        if fail:
+            status, payload = 500, {"error": {"message": "upstream broke", "type": "server_error"}}
+        else:
+            status = 200
+            payload = {"choices": [{"text": f"Sure. {body.get('prompt', '')}", "index": 0}],
+                       "usage": {"prompt_tokens": 3, "completion_tokens": 4}}  # fmt: skip
+        data = json.dumps(payload).encode()
+        try:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+
+def drive_canary(
+    registry: Registry,
+    gateway: Any,
+    log: RequestLog,
+    model: str,
+    candidate: str,
+    params: CanaryParams,
+    *,
+    rate: float,
+    check_s: float = 1.0,
+    seed: int = 0,
+) -> list[Verdict]:
+    """The rollout's steps against a real gateway with real traffic; the verdict per step.
+    A rollback aborts the canary as the flow does (weight 0, candidate rejected)."""
+    prompts = load_prompts()
+    windows: list[StepWindow] = []
+    verdicts: list[Verdict] = []
+    for index, weight in enumerate(params.steps):
+        event = registry.set_canary(model, candidate, weight, actor="tester", reason="step")
+        gateway.wait_seq(event.seq)
+        since = time.time()
+        while True:
+            run_traffic(
+                TrafficConfig(
+                    url=gateway.url,
+                    model=model,
+                    rate=rate,
+                    duration_s=check_s,
+                    prompts=prompts,
+                    users=500,
+                    seed=seed,
+                    user_prefix="t",
+                )  # fmt: skip
+            )
+            seed += int(rate * check_s)
+            gateway.gateway.requests.flush()
+            now = time.time()
+            window = summarise(
+                log.query(model, since=since, until=now), candidate=candidate, step=index,
+                weight=weight, guardrails=SafetyParams.Guardrails(), toxic_score=params.toxic_score,
+            )  # fmt: skip
+            verdict = analyse(
+                [*windows, window], params, elapsed_s=now - since,
+                last_step=index == len(params.steps) - 1,
+            )  # fmt: skip
+            if verdict.decision != "continue":
+                break
+        windows.append(window)
+        verdicts.append(verdict)
+        if verdict.decision in ("rollback", "inconclusive"):
+            registry.abort_canary(model, candidate, actor="tester", reason=verdict.reason)
+            return verdicts
+    registry.promote(model, candidate, actor="tester", reason="canary passed")
+    return verdicts
