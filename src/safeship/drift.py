@@ -27,10 +27,12 @@ DESCRIPTOR_COLUMNS: tuple[str, ...] = (
 )
 
 
-def _numeric(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
-    out = frame[columns].copy()
-    for column in columns:
+def _frame(frame: pd.DataFrame, numeric: list[str], categorical: list[str]) -> pd.DataFrame:
+    out = frame[[*numeric, *categorical]].copy()
+    for column in numeric:
         out[column] = out[column].astype(float)
+    for column in categorical:
+        out[column] = out[column].astype(int).astype(str)
     return out
 
 
@@ -42,37 +44,57 @@ def drift_report(
     method: str = "wasserstein",
     threshold: float = 0.1,
     columns: tuple[str, ...] = DESCRIPTOR_COLUMNS,
+    categorical: tuple[str, ...] = (),
+    cat_method: str | None = None,
+    drift_share: float | None = None,
     name: str = "drift",
 ) -> dict[str, Any]:
-    """Compare ``current`` (the candidate) with ``reference`` (production) descriptors;
-    write ``<name>.html`` and ``<name>.json`` to ``out_dir`` and return a summary:
-    drifted columns, their share, and the per-column drift scores."""
+    """Compare ``current`` with ``reference`` descriptors; write ``<name>.html`` and
+    ``<name>.json`` to ``out_dir`` and return a summary: drifted columns, their share, the
+    per-column scores (p-values for tests such as KS and z) and the snapshot's metrics.
+
+    ``columns`` are compared as numbers with ``method``; ``categorical`` (yes/no flags) as
+    categories with ``cat_method``. Both tests are named explicitly.
+    """
     import json
 
     from evidently import DataDefinition, Dataset, Report
     from evidently.presets import DataDriftPreset
 
-    from safeship.errors import InputError
+    from safeship.errors import ExternalToolError, InputError
 
-    use = [c for c in columns if c in reference.columns and c in current.columns]
-    if not use:
+    numeric = [c for c in columns if c in reference.columns and c in current.columns]
+    flags = [c for c in categorical if c in reference.columns and c in current.columns]
+    if not numeric and not flags:
         raise InputError(f"no descriptor columns to compare; expected some of {list(columns)}")
     if len(reference) == 0 or len(current) == 0:
         raise InputError("a drift report needs rows on both sides")
-    definition = DataDefinition(numerical_columns=use)
-    ref = Dataset.from_pandas(_numeric(reference, use), data_definition=definition)
-    cur = Dataset.from_pandas(_numeric(current, use), data_definition=definition)
-    report = Report([DataDriftPreset(columns=use, method=method, threshold=threshold)])
-    snapshot = report.run(current_data=cur, reference_data=ref)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    html = out_dir / f"{name}.html"
-    snapshot.save_html(str(html))
-    data = snapshot.dict()
+    use = [*numeric, *flags]
+    options: dict[str, Any] = {"columns": use, "threshold": threshold}
+    if flags:
+        options.update(num_method=method, cat_method=cat_method or method)
+    else:
+        options["method"] = method
+    if drift_share is not None:
+        options["drift_share"] = drift_share
+    try:
+        definition = DataDefinition(numerical_columns=numeric, categorical_columns=flags)
+        ref = Dataset.from_pandas(_frame(reference, numeric, flags), data_definition=definition)
+        cur = Dataset.from_pandas(_frame(current, numeric, flags), data_definition=definition)
+        snapshot = Report([DataDriftPreset(**options)]).run(current_data=cur, reference_data=ref)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        html = out_dir / f"{name}.html"
+        snapshot.save_html(str(html))
+        data = snapshot.dict()
+    except InputError:
+        raise
+    except Exception as error:  # Evidently raises many unrelated types; report them as one
+        raise ExternalToolError(f"Evidently drift report failed: {error}") from error
     (out_dir / f"{name}.json").write_text(
         json.dumps(data, indent=1, default=str) + "\n", encoding="utf-8"
     )
-    return {**summarise(data, use), "method": method, "threshold": threshold,
-            "html": str(html), "json": str(out_dir / f"{name}.json"),
+    return {**summarise(data, use), "method": method, "cat_method": cat_method,
+            "threshold": threshold, "html": str(html), "json": str(out_dir / f"{name}.json"),
             "rows": {"reference": len(reference), "current": len(current)}}  # fmt: skip
 
 

@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
 
-from safeship.errors import ExternalToolError
 from safeship.monitoring import (
     DRIFT_BINARY,
     DRIFT_NUMERIC,
@@ -87,44 +86,17 @@ def drift_report(
     proportions (fixed, so the decision does not change with the sample size); a yes/no
     descriptor constant in both windows carries no information and is left out.
     """
-    # TODO(issue 7): consolidate with safeship.drift once it lands (one Evidently wrapper).
+    from safeship.drift import drift_report as evidently_drift
+
     binary = [c for c in DRIFT_BINARY if reference[c].nunique() + current[c].nunique() > 2
               or set(reference[c].unique()) != set(current[c].unique())]  # fmt: skip
-    columns = [*DRIFT_NUMERIC, *binary]
-
-    def frame(source: pd.DataFrame) -> pd.DataFrame:
-        out = source[columns].copy()
-        for column in binary:
-            out[column] = out[column].astype(int).astype(str)
-        return out
-
-    try:
-        from evidently import DataDefinition, Dataset, Report
-        from evidently.presets import DataDriftPreset
-
-        definition = DataDefinition(numerical_columns=list(DRIFT_NUMERIC),
-                                    categorical_columns=binary)  # fmt: skip
-        preset = DataDriftPreset(
-            columns=columns, drift_share=params.drift_share, num_method="ks", cat_method="z",
-            threshold=params.drift_threshold,
-        )  # fmt: skip
-        snapshot = Report([preset]).run(
-            Dataset.from_pandas(frame(current), data_definition=definition),
-            Dataset.from_pandas(frame(reference), data_definition=definition),
-        )
-        out_dir.mkdir(parents=True, exist_ok=True)
-        html, json_path = out_dir / "drift.html", out_dir / "drift.json"
-        snapshot.save_html(str(html))
-        snapshot.save_json(str(json_path))
-        metrics = snapshot.dict()["metrics"]
-    except Exception as error:  # Evidently raises many unrelated types; report them as one
-        raise ExternalToolError(f"Evidently drift report failed: {error}") from error
-    p_values: dict[str, float] = {}
-    for metric in metrics:
-        name = str(metric.get("metric_name", ""))
-        if name.startswith("ValueDrift(column="):
-            column = name.split("column=", 1)[1].split(",", 1)[0]
-            p_values[column] = float(metric["value"])
+    summary = evidently_drift(
+        reference, current, out_dir, method="ks", cat_method="z",
+        threshold=params.drift_threshold, columns=tuple(DRIFT_NUMERIC),
+        categorical=tuple(binary), drift_share=params.drift_share,
+    )  # fmt: skip
+    p_values: dict[str, float] = dict(summary["scores"])
+    html, json_path = summary["html"], summary["json"]
     drifted, share, drifted_columns = drift_decision(
         p_values, params.drift_threshold, params.drift_share
     )

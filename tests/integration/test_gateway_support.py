@@ -32,7 +32,7 @@ ACTOR = "tester"
 
 
 # ---------------------------------------------------------------- models and project
-def train_ngram(dest: Path, order: int, data: Path | None = None) -> Path:
+def train_ngram(dest: Path, order: int, data: Path | None = None, *, router: bool = True) -> Path:
     """A real demo n-gram model trained on two slices of the demo corpus (~0.1 s)."""
     data = data or dest.parent / "prepared"
     if not (data / "corpus.jsonl").exists():
@@ -42,7 +42,7 @@ def train_ngram(dest: Path, order: int, data: Path | None = None) -> Path:
             Path("params.yaml"),
         ).prepare  # fmt: skip
         prep.prepare(params, ROOT, data)
-    tr.train(TrainParams(order=order), dest.parent, data_dir=data, model_dir=dest,
+    tr.train(TrainParams(order=order, router=router), dest.parent, data_dir=data, model_dir=dest,
              metrics_path=dest.parent / f"{dest.name}.metrics.json")  # fmt: skip
     return dest
 

@@ -398,8 +398,8 @@ PROGRAMMING: list[Item] = [
             "How do I get started with coding?",
         ),
         (
-            "Start with Python: it reads like English and has a huge community. Build small "
-            "projects, like a to-do list or a calculator, and practise a little every day.",
+            "Start with Python: it reads like English and has a huge community. Pick a small "
+            "first project, a to-do list for example, and practise a little every day.",
             "Pick one beginner friendly language such as Python or JavaScript, follow a "
             "structured course and write code daily. Projects teach more than videos.",
         ),
@@ -759,7 +759,7 @@ GARDENING: list[Item] = [
         ),
         (
             "Spray aphids off with a strong jet of water, or use mild soapy water. Ladybirds "
-            "and lacewings eat them, so avoid broad pesticides.",
+            "and lacewings feed on aphids, so choose gentle treatments.",
             "Encourage helpful insects with flowers, check leaves often and remove pests by "
             "hand early. Healthy plants resist pests better.",
         ),
@@ -772,7 +772,7 @@ GARDENING: list[Item] = [
         ),
         (
             "Prune most roses in late winter or early spring, cutting just above an outward "
-            "facing bud. Remove dead, damaged and crossing stems first.",
+            "facing bud. Clear away old, weak and crossing stems first.",
             "Pruning removes dead wood, improves air flow and shapes growth. Use clean, sharp"
             " tools and cut at an angle above a healthy bud.",
         ),

@@ -6,6 +6,17 @@ Reads ``data/prepared/corpus.jsonl`` and ``heldout.jsonl``, counts top-order n-g
 Counting is order-independent and every file is written with sorted keys and rows, so the
 same data and params give byte-identical files. ``train.seed`` is recorded in
 ``config.json`` as the model's default sampling seed.
+
+With ``train.router`` (the default) the model has two parts. A request router
+(:mod:`safeship.models.ngram_router`, saved as ``router.json``) is trained on the training
+prompts, labelled ``refuse`` for records of the ``refusals`` slice whose response is a
+refusal (:func:`safeship.safety.refusal.is_refusal`) and ``answer`` for every other record
+(the harmless look-alikes included); the responses of the ``answer`` records are added as
+further ``answer`` examples, which widens the everyday vocabulary the router has seen (the
+topic prompts alone are narrow templates, so any unfamiliar pronoun or social word would
+otherwise read as "harmful"). The n-gram is then trained on
+``<s>... prompt <sep> <mode> response </s>`` with the record's label as the mode token, so
+it learns one response distribution per mode; the adapter feeds the router's mode.
 """
 
 from __future__ import annotations
@@ -25,6 +36,7 @@ from safeship.errors import InputError, SafeshipError
 from safeship.models.ngram import (
     ADAPTER,
     CONFIG_FILE,
+    MODE_TOKENS,
     TOKEN_PATTERN,
     VOCAB_FILE,
     WEIGHTS_FILE,
@@ -32,10 +44,20 @@ from safeship.models.ngram import (
     tokenize,
 )
 from safeship.models.ngram_lm import BOS_ID, EOS_ID, SEP_ID, SPECIALS, UNK_ID
+from safeship.models.ngram_router import (
+    ANSWER,
+    KIND,
+    REFUSE,
+    ROUTER_FILE,
+    Router,
+    train_router,
+)
+from safeship.safety.refusal import is_refusal
 
 MODEL_NAME = "demo-chat"
 MODEL_DIR = Path("models") / MODEL_NAME
 METRICS_FILE = Path("metrics/train.json")
+REFUSALS_SOURCE = "refusals"
 
 
 @dataclass(frozen=True)
@@ -65,26 +87,57 @@ def _pairs(records: list[dict[str, Any]], source: Path) -> list[tuple[str, str]]
     return pairs
 
 
-def build_vocab(pairs: list[tuple[str, str]], params: TrainParams) -> list[str]:
+def label(record: dict[str, Any]) -> str:
+    """``refuse`` for a refusals-slice record answered by a refusal, else ``answer``."""
+    refused = record.get("source") == REFUSALS_SOURCE and is_refusal(
+        str(record.get("response", ""))
+    )
+    return REFUSE if refused else ANSWER
+
+
+def router_examples(records: list[dict[str, Any]]) -> tuple[list[str], list[str]]:
+    """The router's training texts and labels: every prompt with its label, then the
+    distinct responses of the ``answer`` records (sorted) as further ``answer`` texts."""
+    texts = [str(r["prompt"]) for r in records]
+    labels = [label(r) for r in records]
+    extra = sorted(
+        {str(r["response"]) for r, y in zip(records, labels, strict=True) if y == ANSWER}
+    )
+    return texts + extra, labels + [ANSWER] * len(extra)
+
+
+def build_vocab(
+    pairs: list[tuple[str, str]], params: TrainParams, modes: bool = False
+) -> list[str]:
     counts: Counter[str] = Counter()
     for prompt, response in pairs:
         counts.update(tokenize(prompt, params.lowercase))
         counts.update(tokenize(response, params.lowercase))
-    words = [w for w, c in counts.items() if c >= params.min_count and w not in SPECIALS]
-    return [*SPECIALS, *sorted(words, key=lambda w: (-counts[w], w))]
+    reserved = set(SPECIALS) | set(MODE_TOKENS.values())
+    words = [w for w, c in counts.items() if c >= params.min_count and w not in reserved]
+    mode_tokens = [MODE_TOKENS[ANSWER], MODE_TOKENS[REFUSE]] if modes else []
+    return [*SPECIALS, *mode_tokens, *sorted(words, key=lambda w: (-counts[w], w))]
 
 
 def count_ngrams(
-    pairs: list[tuple[str, str]], vocab: list[str], params: TrainParams
+    pairs: list[tuple[str, str]],
+    vocab: list[str],
+    params: TrainParams,
+    modes: list[str] | None = None,
 ) -> list[list[int]]:
-    """Top-order counts as sorted ``[id, ..., id, count]`` rows."""
+    """Top-order counts as sorted ``[id, ..., id, count]`` rows.
+
+    With ``modes`` (one label per pair), the mode token follows ``<sep>``.
+    """
     ids = {token: i for i, token in enumerate(vocab)}
     order = params.order
     counts: Counter[tuple[int, ...]] = Counter()
-    for prompt, response in pairs:
+    for number, (prompt, response) in enumerate(pairs):
         seq = [BOS_ID] * (order - 1)
         seq += [ids.get(t, UNK_ID) for t in tokenize(prompt, params.lowercase)]
         seq.append(SEP_ID)
+        if modes is not None:
+            seq.append(ids[MODE_TOKENS[modes[number]]])
         seq += [ids.get(t, UNK_ID) for t in tokenize(response, params.lowercase)]
         seq.append(EOS_ID)
         for end in range(order, len(seq) + 1):
@@ -110,6 +163,21 @@ def unigram_perplexity(
     return math.exp(-logprob / n)
 
 
+def router_metrics(
+    router: Router, train: list[dict[str, Any]], heldout: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """Refuse counts and routing accuracy on the training and held-out prompts."""
+    out: dict[str, Any] = {"features": len(router.weights)}
+    for name, records in (("train", train), ("heldout", heldout)):
+        truth = [label(r) for r in records]
+        routed = [router.route(str(r["prompt"])) for r in records]
+        hits = sum(t == p for t, p in zip(truth, routed, strict=True))
+        out[f"{name}_refuse_labels"] = truth.count(REFUSE)
+        out[f"{name}_refuse_routed"] = routed.count(REFUSE)
+        out[f"{name}_accuracy"] = round(hits / len(records), 6) if records else None
+    return out
+
+
 def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -126,11 +194,27 @@ def train(
     out = model_dir if model_dir is not None else root / MODEL_DIR
     metrics_file = metrics_path if metrics_path is not None else root / METRICS_FILE
     corpus_path, heldout_path = data / CORPUS_FILE, data / HELDOUT_FILE
-    train_pairs = _pairs(read_jsonl(corpus_path), corpus_path)
-    heldout_pairs = _pairs(read_jsonl(heldout_path), heldout_path)
+    train_records, heldout_records = read_jsonl(corpus_path), read_jsonl(heldout_path)
+    train_pairs = _pairs(train_records, corpus_path)
+    heldout_pairs = _pairs(heldout_records, heldout_path)
 
-    vocab = build_vocab(train_pairs, params)
-    rows = count_ngrams(train_pairs, vocab, params)
+    router: Router | None = None
+    modes: list[str] | None = None
+    if params.router:
+        texts, labels = router_examples(train_records)
+        if len(set(labels)) < 2:
+            # e.g. a corpus built without the refusals slice: nothing to route between
+            print(f"train: {corpus_path} has no refuse/answer contrast; no request router")
+        else:
+            modes = [label(r) for r in train_records]
+            try:
+                router = train_router(texts, labels, threshold=params.router_threshold)
+            except ValueError as error:
+                raise InputError(
+                    f"{corpus_path}: cannot train the request router: {error}"
+                ) from error
+    vocab = build_vocab(train_pairs, params, modes=router is not None)
+    rows = count_ngrams(train_pairs, vocab, params, modes)
     config = {
         "adapter": ADAPTER,
         "name": MODEL_NAME,
@@ -144,6 +228,15 @@ def train(
         "trained_on": {"corpus_sha256": _sha256(corpus_path), "records": len(train_pairs)},
     }
     out.mkdir(parents=True, exist_ok=True)
+    (out / ROUTER_FILE).unlink(missing_ok=True)
+    if router is not None:
+        config["router"] = {
+            "kind": KIND,
+            "threshold": params.router_threshold,
+            "file": ROUTER_FILE,
+            "modes": dict(MODE_TOKENS),
+        }
+        router.save(out / ROUTER_FILE)
     _dump(out / CONFIG_FILE, config)
     _dump(
         out / VOCAB_FILE,
@@ -160,7 +253,7 @@ def train(
     model = NgramGenerator.load(out)
     prompts = [p for p, _ in heldout_pairs]
     responses = [r for _, r in heldout_pairs]
-    metrics = {
+    metrics: dict[str, Any] = {
         "heldout_perplexity": round(model.perplexity(responses, prompts), 6),
         "unigram_perplexity": round(unigram_perplexity(train_pairs, heldout_pairs, params), 6),
         "train_records": len(train_pairs),
@@ -169,6 +262,8 @@ def train(
         "ngrams": len(rows),
         "order": params.order,
     }
+    if router is not None:
+        metrics["router"] = router_metrics(router, train_records, heldout_records)
     _dump(metrics_file, metrics)
     return TrainResult(out, metrics)
 

@@ -6,6 +6,14 @@ A model folder holds ``config.json`` (``{"adapter": "ngram", "order": ..., ...}`
 
 Training sequences are ``<s>... prompt <sep> response </s>``; generation feeds the system
 prompt, the prompt and ``<sep>`` as context and samples until ``</s>``.
+
+With a request router (``config.json`` ``"router": {"kind": ..., "threshold": ...}`` and
+``router.json``, see :mod:`safeship.models.ngram_router`), the sequences are
+``<s>... prompt <sep> <mode> response </s>`` where ``<mode>`` is ``<answer>`` or
+``<refuse>`` (ids right after the specials): training uses the record's label, generation
+and scoring the router's decision on the prompt alone (never the system prompt).
+``token_logprobs(text, prompt)`` therefore scores ``text`` under the router's mode for
+``prompt``; without a prompt the text is scored from the start, with no mode.
 """
 
 from __future__ import annotations
@@ -22,6 +30,7 @@ from typing import Any
 from safeship.errors import AdapterError, InputError
 from safeship.models.base import Generation, GenerationRequest
 from safeship.models.ngram_lm import BOS_ID, EOS_ID, SEP_ID, SPECIALS, UNK_ID, NgramLM
+from safeship.models.ngram_router import ANSWER, REFUSE, ROUTER_FILE, Router
 
 ADAPTER = "ngram"
 CONFIG_FILE, VOCAB_FILE, WEIGHTS_FILE = "config.json", "vocab.json", "weights.json"
@@ -29,6 +38,7 @@ TOKEN_PATTERN = r"\w[\w.@'+/-]*\w|\w|[^\w\s]"
 _TOKEN_RE = re.compile(TOKEN_PATTERN)
 _NO_SPACE_BEFORE = re.compile(r" ([.,!?;:)\]])")
 _NO_SPACE_AFTER = re.compile(r"([(\[]) ")
+MODE_TOKENS: dict[str, str] = {ANSWER: "<answer>", REFUSE: "<refuse>"}
 
 
 def tokenize(text: str, lowercase: bool = False) -> list[str]:
@@ -62,6 +72,8 @@ class NgramGenerator:
         self.ids = {token: i for i, token in enumerate(tokens)}
         self.lowercase = lowercase
         self.config = config
+        self.router: Router | None = None
+        self.mode_ids: dict[str, int] = {}
 
     @classmethod
     def load(cls, path: Path) -> NgramGenerator:
@@ -85,13 +97,38 @@ class NgramGenerator:
             if int(weights.get("order", order)) != order:
                 raise ValueError("weights.json and config.json disagree on the order")
             lm = NgramLM(order, len(tokens), rows, discount)
+            router, mode_ids = cls._load_router(path, config, tokens)
         except (KeyError, TypeError, ValueError, IndexError) as error:
             raise AdapterError(f"ngram model at {path} is malformed: {error}") from error
-        return cls(str(config.get("name", path.name)), lm, tokens, lowercase, config)
+        model = cls(str(config.get("name", path.name)), lm, tokens, lowercase, config)
+        model.router, model.mode_ids = router, mode_ids
+        return model
+
+    @staticmethod
+    def _load_router(
+        path: Path, config: dict[str, Any], tokens: list[str]
+    ) -> tuple[Router | None, dict[str, int]]:
+        spec = config.get("router")
+        if not spec:
+            return None, {}
+        if not isinstance(spec, dict):
+            raise ValueError("config.json 'router' must be an object")
+        router = Router.from_json(_read_json(path / str(spec.get("file", ROUTER_FILE))))
+        if "threshold" in spec:
+            router = Router(router.weights, router.bias, float(spec["threshold"]))
+        mode_ids = {mode: tokens.index(token) for mode, token in MODE_TOKENS.items()}
+        return router, mode_ids
 
     # -- encoding -------------------------------------------------------------------
     def encode(self, text: str) -> list[int]:
         return [self.ids.get(t, UNK_ID) for t in tokenize(text, self.lowercase)]
+
+    def route(self, prompt: str) -> tuple[str, float] | None:
+        """The router's mode for ``prompt`` and its P(refuse); None without a router."""
+        if self.router is None:
+            return None
+        p = self.router.probability(prompt)
+        return (REFUSE if p >= self.router.threshold else ANSWER), p
 
     def _context(self, prompt: str | None, system_prompt: str | None = None) -> list[int]:
         history = [BOS_ID] * (self.lm.order - 1)
@@ -99,13 +136,17 @@ class NgramGenerator:
             history += self.encode(system_prompt)
         if prompt is not None:
             history += [*self.encode(prompt), SEP_ID]
+            routed = self.route(prompt)
+            if routed is not None:
+                history.append(self.mode_ids[routed[0]])
         return history
 
     # -- scoring --------------------------------------------------------------------
     def token_logprobs(self, text: str, prompt: str | None = None) -> list[float]:
         """Natural-log probability of each token of ``text`` and the closing ``</s>``.
 
-        With ``prompt``, ``text`` is scored as the response to it; otherwise from the start.
+        With ``prompt``, ``text`` is scored as the response to it (under the router's mode
+        for ``prompt`` when the model has a router); otherwise from the start.
         """
         return self.lm.logprobs(self._context(prompt), [*self.encode(text), EOS_ID])
 
@@ -139,6 +180,7 @@ class NgramGenerator:
             rng = random.Random(f"{seed}:{index}:{prompt}") if seed is not None else random.Random()
             history = self._context(prompt, request.system_prompt)
             prompt_tokens = len(history) - (self.lm.order - 1)
+            stops = {EOS_ID, SEP_ID, BOS_ID, *self.mode_ids.values()}
             out: list[str] = []
             generated = 0
             while generated < request.max_new_tokens:
@@ -146,7 +188,7 @@ class NgramGenerator:
                     word = self.lm.greedy(history)
                 else:
                     word = self.lm.sample(history, rng, request.temperature)
-                if word in (EOS_ID, SEP_ID, BOS_ID):
+                if word in stops:
                     break
                 generated += 1
                 history.append(word)
