@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from prefect import serve
 
+from flows.drill import rollback_drill
 from flows.monitor import monitor
 from flows.release import release
 from flows.rescan import rescan
@@ -30,6 +31,11 @@ def main() -> None:
         rescan.to_deployment(
             name="rescan",
             description="Re-run the safety battery on released versions (profile amendments)",
+        ),
+        rollback_drill.to_deployment(
+            name="rollback-drill",
+            cron=params.release.rollback_drill_cron,
+            description="Rollback drill in a staging copy of production (detect + revert)",
         ),
     )
 

@@ -129,21 +129,15 @@ def test_artifact_changed_between_gate_and_approval(release_project: Path) -> No
 
 
 def test_validation_fail_path(release_project: Path) -> None:
-    import subprocess
-    import sys
+    from safeship.config import tool_env
+    from safeship.demo.workspace import dvc_repro
 
+    env = tool_env({"PYTHONPATH": str(release_project / "src")})
     edit_params(
         release_project,
         {"prepare": {"unfiltered_slice": True}, "validate": {"continue_on_failure": True}},
     )
-    done = subprocess.run(
-        [sys.executable, "-m", "dvc", "repro"],
-        cwd=release_project,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+    done = dvc_repro(release_project, env)
     assert done.returncode == 0, done.stderr
     try:
         state = ReleaseRun(version="1.2.0", author="dave").wait()
@@ -158,14 +152,7 @@ def test_validation_fail_path(release_project: Path) -> None:
             release_project,
             {"prepare": {"unfiltered_slice": False}, "validate": {"continue_on_failure": False}},
         )
-        subprocess.run(
-            [sys.executable, "-m", "dvc", "repro"],
-            cwd=release_project,
-            capture_output=True,
-            text=True,
-            timeout=300,
-            check=True,
-        )
+        assert dvc_repro(release_project, env).returncode == 0
 
 
 def test_gate_fail_path(release_project: Path) -> None:
