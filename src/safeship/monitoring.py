@@ -327,11 +327,13 @@ def apply_actions(
                     outcome.update(done=True, result=f"rolled back to {target}", seq=event.seq,
                                    from_version=production, to_version=target)  # fmt: skip
         elif action.kind == "clear_canary":
-            if state.canary == action.version:
-                event = registry.set_canary(
-                    model, None, 0, actor=actor, reason=action.reason[:1000]
+            if action.version is not None and state.canary == action.version:
+                # off traffic and rejected in one event: a tampered or unsafe canary must
+                # not go back on canary without a new release (a gap a drill found)
+                event = registry.abort_canary(
+                    model, action.version, actor=actor, reason=action.reason[:1000]
                 )
-                outcome.update(done=True, result="canary cleared", seq=event.seq)
+                outcome.update(done=True, result="canary cleared and rejected", seq=event.seq)
             else:
                 outcome["result"] = "canary changed since the check"
         elif action.kind == "clear_shadow":
