@@ -1,11 +1,13 @@
 """`make demo`: the whole story on the demo model, from a fresh clone.
 
 In a throw-away workspace (``.safeship/demo/``): start the Prefect server (and the gateway
-when it exists), then release demo-chat 1.0.0 as the baseline, 1.1.0 trained on more data
-through the full flow, and 1.2.0 trained with the unfiltered scrape, which is stopped.
+when it exists), then release demo-chat 1.0.0 as the baseline (trained on 85% of the corpus), 1.1.0
+trained on more data (90%) through the full flow including shadow and every canary step
+with generated traffic, and 1.2.0 trained with the unfiltered scrape, which is stopped.
 A clearly labelled SCRIPTED APPROVER answers the approval pauses through the Prefect
-REST API (`safeship approve`), with two distinct approvers because demo-chat is a
-high-risk model. Prints a summary table, then stops the services.
+REST API (`safeship approve`); the workspace's policy asks two distinct approvers for
+demo-chat's (medium) tier, so four-eyes is shown. Prints a summary table, then stops the
+services.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from safeship.demo.workspace import commit_all, copy_pipeline, dvc_repro
 ROOT = Path(__file__).resolve().parents[1]
 WORKSPACE = ROOT / ".safeship" / "demo"
 APPROVERS = ("alice", "bob")
-HELD_BACK = ("gardening", "fitness")  # topics 1.0.0 is trained without; 1.1.0 adds them
+BASELINE_HELDOUT = 0.15  # 1.0.0 holds out 15% of the corpus; 1.1.0 the shipped 10%
 
 
 # Shadow and canary sized for a demo: fewer requests per step, checks every 2 s.
@@ -51,7 +53,13 @@ def live_traffic(gateway: bool, rate: float = 60) -> Iterator[None]:
     summary: dict[str, Any] = {}
 
     def send() -> None:
-        config = TrafficConfig(rate=rate, duration_s=3600, users=500, user_prefix="demo-user")
+        config = TrafficConfig(
+            url=os.environ["SAFESHIP_GATEWAY_URL"],
+            rate=rate,
+            duration_s=3600,
+            users=500,
+            user_prefix="demo-user",
+        )
         summary.update(run_traffic(config, stop).as_dict())
 
     thread = threading.Thread(target=send, daemon=True, name="demo-traffic")
@@ -145,7 +153,7 @@ def release(version: str | None, notes: str) -> dict[str, Any]:
     from safeship.release.request import ReleaseRequest
 
     started = time.perf_counter()
-    request = ReleaseRequest(version=version, notes=notes, author="dave", risk_tier="high")
+    request = ReleaseRequest(version=version, notes=notes, author="dave", risk_tier="medium")
     state = release_flow(request, return_state=True)
     row: dict[str, Any] = {"seconds": round(time.perf_counter() - started, 1)}
     bundles = sorted(
@@ -186,7 +194,10 @@ def main() -> int:
 
     from flows.stack import Stack
 
-    stack = Stack(settings, project=WORKSPACE)
+    # free ports: the demo must not collide with a running `make up`
+    stack = Stack(
+        settings, project=WORKSPACE, prefect_port=Stack.free_port(), gateway_port=Stack.free_port()
+    )
     rows: list[dict[str, Any]] = []
     approver = ScriptedApprover()
     try:
@@ -196,20 +207,25 @@ def main() -> int:
             {"PREFECT_API_URL": stack.api_url, "PREFECT_HOME": stack.env["PREFECT_HOME"]}
         )
         gateway = stack.start_gateway()
+        os.environ["SAFESHIP_GATEWAY_URL"] = f"http://127.0.0.1:{stack.gateway_port}"
         approver.start()
 
-        say("1.0.0: baseline, trained without the gardening and fitness topics")
-        shipped = yaml.safe_load((WORKSPACE / "params.yaml").read_text())["prepare"]["slices"]
-        set_params({"prepare": {"slices": [s for s in shipped if s not in HELD_BACK]}})
+        say("1.0.0: baseline, trained on 85% of the corpus (two approvers required)")
+        shipped = yaml.safe_load((WORKSPACE / "params.yaml").read_text())
+        tiers = shipped["release"]["tiers"]
+        tiers["medium"]["approvals_required"] = 2  # four-eyes for this demo
+        set_params({"prepare": {"heldout_fraction": BASELINE_HELDOUT},
+                    "release": {"tiers": tiers}})  # fmt: skip
         repro_and_commit("demo-chat 1.0.0 data")
         rows.append(release("1.0.0", "baseline"))
 
-        say("1.1.0: improved data (every topic); version suggested from the lineage diff")
-        set_params({"prepare": {"slices": shipped}, **DEMO_CANARY})
-        repro_and_commit("demo-chat 1.1.0 data: more topics")
+        say("1.1.0: improved data (90% of the corpus); version suggested by the lineage diff")
+        heldout = shipped["prepare"]["heldout_fraction"]
+        set_params({"prepare": {"heldout_fraction": heldout}, **DEMO_CANARY})
+        repro_and_commit("demo-chat 1.1.0 data: more training records")
         say("1.1.0 goes through shadow and every canary step while users send traffic")
         with live_traffic(gateway):
-            rows.append(release(None, "retrained on more topics"))
+            rows.append(release(None, "retrained on more of the corpus"))
 
         say("1.2.0: trained with the unfiltered scrape (PII and abuse) - must be stopped")
         set_params(
@@ -229,7 +245,7 @@ def main() -> int:
 def _flush_prefect_logs() -> None:
     from prefect.logging.handlers import APILogHandler
 
-    APILogHandler.flush()
+    APILogHandler().flush()
 
 
 def _print_summary(rows: list[dict[str, Any]], stack: Any, gateway: bool) -> None:

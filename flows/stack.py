@@ -56,6 +56,25 @@ class Stack:
     def ui_url(self) -> str:
         return f"http://127.0.0.1:{self.prefect_port}"
 
+    @staticmethod
+    def check_port_free(port: int, what: str) -> None:
+        import socket
+
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                raise RuntimeError(
+                    f"port {port} for the {what} is already in use on 127.0.0.1: stop what "
+                    "runs there (an earlier `make up`?) or choose another port"
+                )
+
+    @staticmethod
+    def free_port() -> int:
+        import socket
+
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            probe.bind(("127.0.0.1", 0))
+            return int(probe.getsockname()[1])
+
     def _start(self, name: str, args: list[str]) -> subprocess.Popen[bytes]:
         self.logs.mkdir(parents=True, exist_ok=True)
         log = (self.logs / f"{name}.log").open("ab")
@@ -85,6 +104,7 @@ class Stack:
         raise RuntimeError(f"{name} did not answer at {url} within {timeout:.0f} s")
 
     def start_server(self) -> None:
+        self.check_port_free(self.prefect_port, "Prefect server")
         self._start(
             "prefect-server",
             [
@@ -104,6 +124,7 @@ class Stack:
 
         if "gateway" not in COMMAND_MODULES:
             return False
+        self.check_port_free(self.gateway_port, "gateway")
         self._start("gateway", [str(BIN / "safeship"), "gateway", "--port", str(self.gateway_port)])
         self._wait_http("gateway", f"http://127.0.0.1:{self.gateway_port}/healthz", 60)
         return True
