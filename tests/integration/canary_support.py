@@ -7,9 +7,7 @@ from __future__ import annotations
 import json
 import random
 import shutil
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +15,7 @@ from safeship.canary.analysis import StepWindow, Verdict, analyse, summarise
 from safeship.config import CanaryParams, SafetyParams, TrainParams, parse_params
 from safeship.demo import prepare as prep
 from safeship.demo import train as tr
+from safeship.drills.upstream import FaultyUpstream
 from safeship.gateway.requestlog import RequestLog
 from safeship.registry.store import Registry
 from safeship.traffic import TrafficConfig, load_prompts, run_traffic
@@ -71,58 +70,14 @@ def ngram_with_abuse(dest: Path, abusive: int, order: int = 3) -> Path:
     return train_ngram(dest, order, data=data)
 
 
-class FlakyUpstream(ThreadingHTTPServer):
-    """OpenAI-compatible completions that answer 500 for a share ``fail_rate`` of requests
-    (every ``1/fail_rate``-th request)."""
-
-    daemon_threads = True
+class FlakyUpstream(FaultyUpstream):
+    """An OpenAI-compatible upstream that fails exactly every 1/fail_rate-th request."""
 
     def __init__(self, fail_rate: float) -> None:
-        super().__init__(("127.0.0.1", 0), _FlakyHandler)
-        self.fail_rate = fail_rate
-        self.count = 0
-        self.lock = threading.Lock()
-        self.thread = threading.Thread(target=self.serve_forever, daemon=True)
-        self.thread.start()
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        pass
+        super().__init__(error_rate=fail_rate)
 
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}/v1"
-
-    def close(self) -> None:
-        self.shutdown()
-        self.server_close()
-
-
-class _FlakyHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server: FlakyUpstream
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-        pass
-
-    def do_POST(self) -> None:  # noqa: N802
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        with self.server.lock:  # every 1/fail_rate-th request fails: exactly that share
-            self.server.count += 1
-            fail = self.server.count % round(1 / self.server.fail_rate) == 0
-        if fail:
-            status, payload = 500, {"error": {"message": "upstream broke", "type": "server_error"}}
-        else:
-            status = 200
-            payload = {"choices": [{"text": f"Sure. {body.get('prompt', '')}", "index": 0}],
-                       "usage": {"prompt_tokens": 3, "completion_tokens": 4}}  # fmt: skip
-        data = json.dumps(payload).encode()
-        try:
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
+        return self.base_url
 
 
 def drive_canary(

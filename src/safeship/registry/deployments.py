@@ -1,0 +1,269 @@
+"""Deployment moves: promote, rollback, canary and shadow — each one transaction, one event."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from safeship import ledger
+from safeship.errors import (
+    ConflictError,
+    InputError,
+)
+from safeship.ledger import Event
+from safeship.registry import db
+from safeship.registry.base import RegistryBase
+from safeship.registry.records import DeploymentState
+from safeship.registry.status import DEPLOYABLE
+from safeship.registry.tables import deployment_history, deployments, model_versions
+
+
+class DeploymentOps(RegistryBase):
+    """Production, canary (with its weight) and shadow pointers, and their history."""
+
+    def _write_deployment(
+        self, connection: Connection, model_row: Any, state: DeploymentState, event: Event
+    ) -> None:
+        values = {
+            "production_version": state.production,
+            "canary_version": state.canary,
+            "canary_weight": state.canary_weight,
+            "shadow_version": state.shadow,
+        }
+        exists = connection.execute(
+            select(deployments.c.model_id).where(deployments.c.model_id == model_row.id)
+        ).first()
+        if exists is None:
+            connection.execute(
+                deployments.insert().values(model_id=model_row.id, updated_at=event.time, **values)
+            )
+        else:
+            connection.execute(
+                deployments.update()
+                .where(deployments.c.model_id == model_row.id)
+                .values(updated_at=event.time, **values)
+            )
+        connection.execute(
+            deployment_history.insert().values(
+                model_name=model_row.name, at=event.time, seq=event.seq, **values
+            )
+        )
+
+    def promote(
+        self,
+        model: str,
+        version: str,
+        *,
+        actor: str,
+        force: bool = False,
+        reason: str | None = None,
+        run_id: str | None = None,
+    ) -> Event:
+        """Make ``version`` production. Only approved (or canary) versions, unless forced."""
+        if force and not reason:
+            raise InputError("--force needs --reason: a forced promotion must say why")
+        with db.write_transaction(self.engine) as connection:
+            model_row = self._model_row(connection, model)
+            row = self._version_row(connection, model_row, version)
+            state = self._deployment(connection, model_row)
+            if state.production == version:
+                raise ConflictError(f"{model} {version} is already production")
+            if row.status not in ("approved", "canary") and not force:
+                raise ConflictError(
+                    f"{model} {version} is {row.status}: only an approved version can be promoted "
+                    "(or use --force --reason TEXT, which is recorded as a forced promotion)"
+                )
+            previous = state.production
+            if previous is not None:
+                self._set_status(connection, model_row, previous, "retired")
+            connection.execute(
+                model_versions.update()
+                .where(model_versions.c.id == row.id)
+                .values(status="production")
+            )
+            new_state = state.model_copy(update={"production": version})
+            if state.canary == version:
+                new_state = new_state.model_copy(update={"canary": None, "canary_weight": 0})
+            if state.shadow == version:
+                new_state = new_state.model_copy(update={"shadow": None})
+            event = ledger.append(
+                connection,
+                actor=actor,
+                kind="deployment.promoted",
+                model=model,
+                version=version,
+                payload={
+                    "from_version": previous,
+                    "from_status": row.status,
+                    "forced": force,
+                    "reason": reason,
+                    "run_id": run_id,
+                },
+            )
+            self._write_deployment(connection, model_row, new_state, event)
+            return event
+
+    def previous_production(self, connection: Connection, model: str, current: str) -> str | None:
+        rows = connection.execute(
+            select(deployment_history.c.production_version)
+            .where(deployment_history.c.model_name == model)
+            .order_by(deployment_history.c.seq.desc())
+        ).scalars()
+        for production in rows:
+            if production is not None and production != current:
+                return str(production)
+        return None
+
+    def rollback(
+        self,
+        model: str,
+        *,
+        actor: str,
+        reason: str,
+        to: str | None = None,
+        run_id: str | None = None,
+    ) -> Event:
+        """Return production to an earlier version; the version rolled back from is rejected."""
+        if not reason:
+            raise InputError("rollback needs --reason: say why the version is rolled back")
+        with db.write_transaction(self.engine) as connection:
+            model_row = self._model_row(connection, model)
+            state = self._deployment(connection, model_row)
+            current = state.production
+            if current is None:
+                raise ConflictError(f"{model} has no production version to roll back from")
+            target = to or self.previous_production(connection, model, current)
+            if target is None:
+                raise ConflictError(
+                    f"{model} has no earlier production version to roll back to; name one with --to"
+                )
+            if target == current:
+                raise ConflictError(f"{model} {target} is already production")
+            target_row = self._version_row(connection, model_row, target)
+            if target_row.status not in DEPLOYABLE:
+                raise ConflictError(
+                    f"cannot roll back {model} to {target}: it is {target_row.status}; a rollback "
+                    f"target must be one of {', '.join(sorted(DEPLOYABLE))}"
+                )
+            self._set_status(connection, model_row, current, "rejected")
+            self._set_status(connection, model_row, target, "production")
+            new_state = state.model_copy(update={"production": target})
+            if state.canary == target:
+                new_state = new_state.model_copy(update={"canary": None, "canary_weight": 0})
+            event = ledger.append(
+                connection,
+                actor=actor,
+                kind="deployment.rolled_back",
+                model=model,
+                version=target,
+                payload={"from_version": current, "reason": reason, "run_id": run_id},
+            )
+            self._write_deployment(connection, model_row, new_state, event)
+            return event
+
+    def set_canary(
+        self, model: str, version: str | None, weight: int, *, actor: str, reason: str | None = None
+    ) -> Event:
+        """Point the canary at ``version`` with ``weight`` percent of traffic (None clears)."""
+        if not 0 <= weight <= 100:
+            raise InputError(f"canary weight {weight} is out of range: use 0 to 100")
+        with db.write_transaction(self.engine) as connection:
+            model_row = self._model_row(connection, model)
+            state = self._deployment(connection, model_row)
+            if version is not None:
+                row = self._version_row(connection, model_row, version)
+                if row.status == "approved":
+                    self._set_status(connection, model_row, version, "canary")
+                elif row.status != "canary":
+                    raise ConflictError(
+                        f"{model} {version} is {row.status}: "
+                        "only an approved version can go on canary"
+                    )
+            new_state = state.model_copy(
+                update={"canary": version, "canary_weight": weight if version else 0}
+            )
+            event = ledger.append(
+                connection,
+                actor=actor,
+                kind="deployment.canary",
+                model=model,
+                version=version,
+                payload={
+                    "weight": new_state.canary_weight,
+                    "previous": state.canary,
+                    "previous_weight": state.canary_weight,
+                    "reason": reason,
+                },
+            )
+            self._write_deployment(connection, model_row, new_state, event)
+            return event
+
+    def abort_canary(
+        self,
+        model: str,
+        version: str,
+        *,
+        actor: str,
+        reason: str,
+        reject: bool = True,
+        payload: dict[str, Any] | None = None,
+    ) -> Event:
+        """Take ``version`` off canary at once (weight 0) and reject it (or, with
+        ``reject=False``, return it to approved): one transaction, one ledger event."""
+        if not reason:
+            raise InputError("aborting a canary needs a reason")
+        with db.write_transaction(self.engine) as connection:
+            model_row = self._model_row(connection, model)
+            state = self._deployment(connection, model_row)
+            row = self._version_row(connection, model_row, version)
+            if row.status != "canary" and state.canary != version:
+                raise ConflictError(f"{model} {version} is {row.status}, not on canary")
+            old = str(row.status)
+            new = "rejected" if reject else "approved"
+            if old != new:
+                self._set_status(connection, model_row, version, new)
+            new_state = state
+            if state.canary == version:
+                new_state = state.model_copy(update={"canary": None, "canary_weight": 0})
+            if state.shadow == version and reject:
+                new_state = new_state.model_copy(update={"shadow": None})
+            event = ledger.append(
+                connection,
+                actor=actor,
+                kind="deployment.canary_aborted",
+                model=model,
+                version=version,
+                payload={
+                    "from": old,
+                    "to": new,
+                    "previous_weight": state.canary_weight if state.canary == version else 0,
+                    "reason": reason,
+                    **(payload or {}),
+                },
+            )
+            self._write_deployment(connection, model_row, new_state, event)
+            return event
+
+    def set_shadow(
+        self, model: str, version: str | None, *, actor: str, reason: str | None = None
+    ) -> Event:
+        with db.write_transaction(self.engine) as connection:
+            model_row = self._model_row(connection, model)
+            state = self._deployment(connection, model_row)
+            if version is not None:
+                row = self._version_row(connection, model_row, version)
+                if row.status == "rejected":
+                    raise ConflictError(f"{model} {version} is rejected: it cannot be shadowed")
+            event = ledger.append(
+                connection,
+                actor=actor,
+                kind="deployment.shadow",
+                model=model,
+                version=version,
+                payload={"previous": state.shadow, "reason": reason},
+            )
+            self._write_deployment(
+                connection, model_row, state.model_copy(update={"shadow": version}), event
+            )
+            return event
