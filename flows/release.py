@@ -13,12 +13,13 @@ import math
 import time
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from prefect import flow, get_run_logger, pause_flow_run
 from prefect.exceptions import FlowPauseTimeout
 from prefect.input import RunInput
 from prefect.runtime import flow_run
+from pydantic import Field
 
 from flows.canary import CanaryRolledBack, canary_rollout, shadow_evaluation
 from flows.reporting import publish_artifacts, summary_markdown
@@ -38,9 +39,9 @@ class ReleaseFailed(SafeshipError):
 class ApprovalForm(RunInput):
     """Approve or reject this release."""
 
-    approver: str
-    decision: str = "approve"
-    comment: str = ""
+    approver: str = Field(description="your name, as listed in params.yaml (release.tiers)")
+    decision: Literal["approve", "reject"] = "approve"
+    comment: str = Field(default="", description="why (goes into the release bundle)")
 
 
 def _approval_description(
@@ -147,7 +148,7 @@ def release(request: ReleaseRequest = ReleaseRequest()) -> dict[str, Any]:  # no
             return finish("rejected", [f"approval timed out after {policy.approval_timeout_s} s"])
         submitted = ApprovalInput(
             approver=form.approver or "?",
-            decision="reject" if form.decision == "reject" else "approve",
+            decision=form.decision,
             comment=form.comment,
         )
         current = t.current_hashes_task(model, version)

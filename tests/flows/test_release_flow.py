@@ -69,8 +69,15 @@ def test_pass_path_promotes_with_bundle(release_project: Path) -> None:
 
 
 def test_reject_path(release_project: Path) -> None:
+    from safeship.errors import SafeshipError
+    from safeship.orchestrator import resume_with_input
+
     run = ReleaseRun(version="1.0.0", author="dave")
     run_id = wait_for_paused_run(run)
+    # input the form does not allow is refused by the server; the run stays paused
+    with pytest.raises(SafeshipError):
+        resume_with_input(run_id, {"approver": "bob", "decision": "maybe", "comment": ""})
+    assert run_state(run_id) == "PAUSED"
     assert approve(run_id, "bob", "--reject", "--comment", "not now").returncode == 0
     state = run.wait()
     assert state.is_failed()
