@@ -31,7 +31,9 @@ def test_dvc_repro_records_every_stage(tmp_path: Path) -> None:
         "reports/validation/corpus.html",
     ):
         assert outs[path]["md5"], path
-    assert outs["data/prepared"]["nfiles"] == 2 and outs["models/demo-chat"]["nfiles"] == 3
+    assert (
+        outs["data/prepared"]["nfiles"] == 2 and outs["models/demo-chat"]["nfiles"] == 4
+    )  # config, vocab, weights, router
     assert stages["prepare"]["params"]["params.yaml"]["prepare.unfiltered_slice"] is False
     assert stages["train"]["params"]["params.yaml"]["train.order"] >= 2
     train_deps = {d["path"] for d in stages["train"]["deps"]}
