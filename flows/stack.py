@@ -146,14 +146,24 @@ class Stack:
         self.processes.clear()
 
 
+def _interrupt(_signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def up() -> int:
+    # Ctrl-C and a plain `kill` both stop the stack in order (even when started from a
+    # shell that ignores SIGINT for background jobs)
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
     settings = Settings.from_env()
     stack = Stack(settings)
     try:
         stack.start_server()
         gateway = stack.start_gateway()
         stack.start_serving()
-        print(f"Prefect UI:  {stack.ui_url}  (deployments: release, scheduled-release, rollback)")
+        print(
+            f"Prefect UI:  {stack.ui_url}  (deployments: release, scheduled-release, rollback, rollback-drill, monitor, rescan)"
+        )
         print(
             f"gateway:     http://127.0.0.1:{stack.gateway_port}/v1"
             if gateway
