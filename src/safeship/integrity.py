@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from safeship.hashing import Manifest, hash_directory
@@ -10,13 +11,11 @@ from safeship.registry.store import Registry
 from safeship.storage import StoreCheck, verify_stored
 
 
-def check_directory(path: Any, manifest: Manifest, location: str) -> StoreCheck:
+def check_directory(path: Path, manifest: Manifest, location: str) -> StoreCheck:
     """Compare a working copy on disk with the manifest (changed, missing, extra files)."""
-    from pathlib import Path
-
     check = StoreCheck(location)
     expected = {e.relpath: e.md5 for e in manifest.files}
-    found = {e.relpath: e.md5 for e in hash_directory(Path(path)).files if e.relpath != ".complete"}
+    found = {e.relpath: e.md5 for e in hash_directory(path).files if e.relpath != ".complete"}
     check.changed = sorted(p for p in expected if p in found and found[p] != expected[p])
     check.missing = sorted(p for p in expected if p not in found)
     check.extra = sorted(p for p in found if p not in expected)

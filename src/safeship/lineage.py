@@ -10,7 +10,6 @@ version, a hash of the installed packages and the runtime adapter from ``config.
 from __future__ import annotations
 
 import hashlib
-import json
 import platform
 import subprocess
 from dataclasses import dataclass, field
@@ -85,16 +84,9 @@ def environment() -> dict[str, Any]:
 
 def read_config(path: Path) -> dict[str, Any] | None:
     """The artifact's ``config.json`` (None when absent); malformed JSON is an error."""
-    config_path = path / "config.json"
-    if not config_path.exists():
-        return None
-    try:
-        data = json.loads(config_path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise ConfigError(f"{config_path} is not valid JSON: {error}") from error
-    if not isinstance(data, dict):
-        raise ConfigError(f"{config_path} must hold a JSON object")
-    return data
+    from safeship.models.loader import CONFIG_FILE, read_config_json
+
+    return read_config_json(path) if (path / CONFIG_FILE).exists() else None
 
 
 def _out_path(out: Any) -> str | None:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, Field
 
 from safeship.config import Params
-from safeship.errors import DuplicateVersionError, InputError
+from safeship.errors import DuplicateVersionError
 from safeship.lineage import capture_lineage, datasets, diff_lineage
 from safeship.registration import artifact_dir, hash_artifact, register
 from safeship.registry.semver import SemVer, suggest_next
@@ -180,8 +180,6 @@ def validate_datasets(
         if (root / rel).is_dir() or rel.endswith(".jsonl")
     ]
     reasons = [reason for check in checks for reason in check.reasons]
-    if not checks:
-        reasons = []
     outcome = ValidationOutcome(
         passed=all(c.passed for c in checks), datasets=checks, reasons=reasons
     )
@@ -335,9 +333,3 @@ def gate_version(registry: Registry, model: str, version: str, params: Params) -
 def reject(registry: Registry, model: str, version: str, reason: str) -> None:
     if registry.version(model, version).status not in ("rejected", "production"):
         registry.move_status(model, version, "rejected", actor=ACTOR, reason=reason)
-
-
-def require_file(path: Path) -> Path:
-    if not path.exists():
-        raise InputError(f"{path} does not exist")
-    return path
