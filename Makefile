@@ -24,7 +24,8 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 lint: setup
-	$(BIN)/ruff check src flows tasks tests benchmarks
+	$(BIN)/ruff check src flows tasks scripts tests benchmarks
+	$(BIN)/ruff format --check src flows tasks scripts tests benchmarks
 	$(BIN)/mypy
 
 test: lint
@@ -34,11 +35,11 @@ test-fast: setup
 	$(BIN)/python -m pytest -q -m "not slow"
 
 demo: setup
-	$(BIN)/python -m flows.demo
+	$(BIN)/python -m scripts.demo
 
 up: setup
 	$(BIN)/safeship init
-	$(BIN)/python -m flows.stack up
+	$(BIN)/python -m safeship.stack up
 
 bench: setup
 	for script in benchmarks/bench_*.py; do $(BIN)/python $$script || exit 1; done

@@ -77,8 +77,12 @@ def bench_transformers(prompts: list[str], request: GenerationRequest) -> list[R
             for start in range(0, len(prompts), batch):
                 enc = tokenizer(prompts[start : start + batch], return_tensors="pt", padding=True)
                 with torch.no_grad():
-                    model.generate(**enc, max_new_tokens=request.max_new_tokens,
-                                   do_sample=False, pad_token_id=tokenizer.pad_token_id)
+                    model.generate(
+                        **enc,
+                        max_new_tokens=request.max_new_tokens,
+                        do_sample=False,
+                        pad_token_id=tokenizer.pad_token_id,
+                    )
 
         gen.generate(prompts[:batch], request)  # warm-up, not timed
         raw_s, _ = _timed(raw)
@@ -88,8 +92,13 @@ def bench_transformers(prompts: list[str], request: GenerationRequest) -> list[R
     n = len(prompts)
     return [
         ("transformers", "raw model.generate (baseline)", n, n / raw_s, ""),
-        ("transformers", "adapter", n, n / elapsed,
-         f"{raw_s / elapsed:.2f}x baseline, {failed} failed"),
+        (
+            "transformers",
+            "adapter",
+            n,
+            n / elapsed,
+            f"{raw_s / elapsed:.2f}x baseline, {failed} failed",
+        ),
     ]
 
 
@@ -103,10 +112,12 @@ class _Echo(BaseHTTPRequestHandler):
     def do_POST(self) -> None:  # noqa: N802
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         text = body["messages"][-1]["content"]
-        payload = json.dumps({
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": text}}],
-            "usage": {"prompt_tokens": 1, "completion_tokens": 1},
-        }).encode()
+        payload = json.dumps(
+            {
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": text}}],
+                "usage": {"prompt_tokens": 1, "completion_tokens": 1},
+            }
+        ).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(payload)))
@@ -126,18 +137,24 @@ def bench_openai(prompts: list[str], request: GenerationRequest) -> list[Row]:
     n = len(prompts)
     rows: list[Row] = []
     try:
+
         def raw() -> None:
             with httpx.Client(timeout=10) as client:
                 for prompt in prompts:
-                    client.post(f"{base_url}/chat/completions", json={
-                        "model": "echo", "messages": [{"role": "user", "content": prompt}],
-                    }).json()
+                    client.post(
+                        f"{base_url}/chat/completions",
+                        json={
+                            "model": "echo",
+                            "messages": [{"role": "user", "content": prompt}],
+                        },
+                    ).json()
 
         raw_s, _ = _timed(raw)
         rows.append(("openai", "bare httpx loop (baseline)", n, n / raw_s, ""))
         for concurrency in (1, 4):
-            gen = OpenAIGenerator(OpenAIOptions(base_url=base_url, model="echo",
-                                                concurrency=concurrency))
+            gen = OpenAIGenerator(
+                OpenAIOptions(base_url=base_url, model="echo", concurrency=concurrency)
+            )
             elapsed, out = _timed(lambda gen=gen: gen.generate(prompts, request))
             gen.close()
             failed = sum(not g.ok for g in out)
@@ -166,8 +183,10 @@ def main() -> None:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=f"Adapter throughput ({args.prompts} prompts, "
-                        f"max_new_tokens={args.max_new_tokens}, greedy)")
+    table = Table(
+        title=f"Adapter throughput ({args.prompts} prompts, "
+        f"max_new_tokens={args.max_new_tokens}, greedy)"
+    )
     for column in ("adapter", "run", "prompts"):
         table.add_column(column)
     table.add_column("texts/s", justify="right")

@@ -69,7 +69,7 @@ def detection() -> None:
 def evidently_scaling() -> None:
     import pandas as pd
 
-    from safeship.drift import drift_report
+    from safeship.monitoring.drift import drift_report
 
     rng = np.random.default_rng(0)
 

@@ -23,7 +23,7 @@ from safeship.demo import prepare as prep
 from safeship.demo import train as tr
 from safeship.drills import SCENARIOS, DrillOptions, run_drill
 from safeship.project import init_project
-from safeship.registration import register
+from safeship.registry.registration import register
 from safeship.registry.store import Registry
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -54,7 +54,7 @@ def _setup(base: Path) -> tuple[Any, Any]:
     from safeship.demo import prepare as prep
     from safeship.demo import train as tr
     from safeship.project import init_project
-    from safeship.registration import register
+    from safeship.registry.registration import register
     from safeship.registry.store import Registry
 
     root = base / "project"
@@ -114,7 +114,7 @@ def _pcts(values: list[float]) -> tuple[float, float]:
 def bench_latency(settings: Any, registry: Any, n: int) -> list[list[str]]:
     from safeship.models.base import GenerationRequest
     from safeship.models.loader import load_generator
-    from safeship.registration import artifact_dir
+    from safeship.registry.registration import artifact_dir
 
     generator = load_generator(artifact_dir(registry, registry.version(MODEL, "1.0.0")))
     request = GenerationRequest(max_new_tokens=16, seed=1)

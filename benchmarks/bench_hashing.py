@@ -2,14 +2,14 @@
 
     .venv/bin/python benchmarks/bench_hashing.py [--size-mib 1024] [--repeats 3] [--quick]
 
-1. Cold hashing: ``safeship.hashing.hash_directory(path, cache=None)`` on a folder holding
+1. Cold hashing: ``safeship.registry.hashing.hash_directory(path, cache=None)`` on a folder holding
    one random file of ``--size-mib`` MiB, against ``md5sum`` on the same file. After one
    warm-up read the two run alternately, ``--repeats`` times each, so *both read from the
    page cache* (the file fits in RAM); the ratio is md5sum_time / safeship_time (target
    ≥ 0.8: safeship's Python loop costs at most 25 % over the C tool).
 2. Hash only, warm vs cold: ``hash_directory`` with a ``HashCache`` — cold is a fresh
    cache database, warm is the same unchanged file with the cache filled.
-3. Re-registering an unchanged artifact: full ``safeship.registration.register`` in a
+3. Re-registering an unchanged artifact: full ``safeship.registry.registration.register`` in a
    throw-away git project set up with ``safeship.project.init_project``. Cold = the first
    registration (hash, copy into the DVC cache, push to the DVC remote); warm = the same
    unchanged files registered as a new version (hash-cache hit, DVC objects already
@@ -46,12 +46,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import fmt_runs, fmt_seconds, header, median, table, timed  # noqa: E402
 
 from safeship.config import Settings  # noqa: E402
-from safeship.hashing import HashCache, hash_directory  # noqa: E402
-from safeship.lineage import capture_lineage, diff_lineage, environment, git_state  # noqa: E402
+from safeship.lineage.capture import capture_lineage, diff_lineage, environment, git_state  # noqa: E402
 from safeship.project import init_project  # noqa: E402
-from safeship.registration import _baseline, hash_artifact, register  # noqa: E402
+from safeship.registry.hashing import HashCache, hash_directory  # noqa: E402
+from safeship.registry.registration import _baseline, hash_artifact, register  # noqa: E402
+from safeship.registry.storage import _object_ids, dvc_repo, store_artifact  # noqa: E402
 from safeship.registry.store import Registry  # noqa: E402
-from safeship.storage import _object_ids, dvc_repo, store_artifact  # noqa: E402
 
 WRITE_CHUNK = 16 * 1024 * 1024
 WARM_RUNS = 3  # warm registrations after each cold one

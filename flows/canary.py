@@ -26,7 +26,7 @@ from safeship.canary.analysis import StepWindow, Verdict
 from safeship.canary.runtime import gateway_url
 from safeship.errors import SafeshipError
 from tasks import canary as c
-from tasks.release import load_params_task
+from tasks.common import load_params_task
 
 
 class CanaryRolledBack(SafeshipError):

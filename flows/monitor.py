@@ -16,9 +16,9 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 
 from safeship.config import Settings
-from safeship.monitoring import Finding, plan_actions
+from safeship.monitoring.policy import Finding, plan_actions
 from tasks import monitor as t
-from tasks.release import load_params_task
+from tasks.common import load_params_task
 
 
 def artifact_key(prefix: str, model: str) -> str:

@@ -22,12 +22,13 @@ from prefect.runtime import flow_run
 from pydantic import Field
 
 from flows.canary import CanaryRolledBack, canary_rollout, shadow_evaluation
-from flows.reporting import publish_artifacts, summary_markdown
-from safeship.approvals import ApprovalInput, Shown, complete
 from safeship.config import Settings
 from safeship.errors import SafeshipError
+from safeship.release.approvals import ApprovalInput, Shown, complete
 from safeship.release.request import ReleaseRequest
 from tasks import release as t
+from tasks.artifacts import publish_artifacts, summary_markdown
+from tasks.common import load_params_task
 
 POLL_INTERVAL_S = 1
 
@@ -76,7 +77,7 @@ def release(request: ReleaseRequest = ReleaseRequest()) -> dict[str, Any]:  # no
         finally:
             timings[name] = round(time.perf_counter() - started, 3)
 
-    params = timed("load_params", t.load_params_task)
+    params = timed("load_params", load_params_task)
     registered = timed("register", t.register_task, request)
     model, version = registered.model, registered.version
     sections["registration"] = registered.model_dump()

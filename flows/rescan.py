@@ -16,9 +16,9 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
 from flows.monitor import alert_markdown, artifact_key
 from safeship.config import Settings
-from safeship.rescan import production_alert
+from safeship.monitoring.rescan import production_alert
 from tasks import monitor as t
-from tasks.release import load_params_task
+from tasks.common import load_params_task
 
 
 @flow(name="rescan", log_prints=True)

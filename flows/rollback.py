@@ -6,7 +6,7 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
-from tasks.release import open_registry
+from tasks.common import open_registry
 
 
 @task(name="rollback", cache_policy=NO_CACHE)

@@ -11,7 +11,7 @@ from flows.release import release
 from safeship.config import Settings
 from safeship.demo.workspace import dvc_repro
 from safeship.release.request import ReleaseRequest
-from tasks.release import open_registry
+from tasks.common import open_registry
 
 
 @task(name="dvc-repro", cache_policy=NO_CACHE)
@@ -24,7 +24,7 @@ def dvc_repro_task() -> str:
 
 @task(name="lineage-changed", cache_policy=NO_CACHE)
 def changed_task(model: str, candidate_path: str) -> bool:
-    from safeship.registration import hash_artifact
+    from safeship.registry.registration import hash_artifact
 
     with open_registry() as registry:
         if not registry.has_model(model):

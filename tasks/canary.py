@@ -1,5 +1,5 @@
 """Tasks of shadow evaluation and the canary rollout. Each does one thing and calls the core
-(:mod:`safeship.canary`, :mod:`safeship.drift`, :mod:`safeship.traffic`)."""
+(:mod:`safeship.canary`, :mod:`safeship.monitoring.drift`, :mod:`safeship.testing.traffic`)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 from safeship.canary.analysis import StepWindow, Verdict, analyse, summarise
 from safeship.canary.runtime import gateway_health, open_log, replay_prompts, wait_for_routing
 from safeship.config import Params, Settings
-from tasks.release import open_registry, task
+from tasks.common import open_registry, task
 
 ACTOR = "safeship-canary"
 
@@ -52,7 +52,7 @@ def replay_task(
     users: int, seed: int, max_requests: int | None = None,
 ) -> dict[str, Any]:  # fmt: skip
     """Send prompts through the gateway (no live traffic to judge by)."""
-    from safeship.traffic import TrafficConfig, run_traffic
+    from safeship.testing.traffic import TrafficConfig, run_traffic
 
     config = TrafficConfig(
         url=url, model=model, rate=rate, duration_s=duration_s, prompts=prompts, users=users,
@@ -78,7 +78,7 @@ def shadow_compare_task(
 ) -> dict[str, Any]:
     """Pair stable and shadow answers from the request log, decide, write the drift report."""
     from safeship.canary.shadow import compare_pairs, pair_rows
-    from safeship.drift import drift_report
+    from safeship.monitoring.drift import drift_report
 
     log = open_log(Settings.from_env())
     deadline = time.monotonic() + params.shadow.timeout_s

@@ -6,7 +6,7 @@ from typing import Any
 
 from safeship.config import Settings, apply_offline_env
 from safeship.drills import DrillOptions, run_drill
-from tasks.release import task
+from tasks.common import task
 
 
 @task(name="run-drill")

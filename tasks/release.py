@@ -2,32 +2,14 @@
 
 from __future__ import annotations
 
-from functools import partial
 from pathlib import Path
 from typing import Any
 
-from prefect import task as prefect_task
-from prefect.cache_policies import NO_CACHE
-
-from safeship.approvals import ApprovalInput, Shown, Verdict, judge
-from safeship.config import Params, Settings, apply_offline_env, load_params
-from safeship.registry.store import Registry
+from safeship.config import Params
 from safeship.release import steps
+from safeship.release.approvals import ApprovalInput, Shown, Verdict, judge
 from safeship.release.request import ReleaseRequest
-
-# Registry state is the source of truth; Prefect's result cache must not replay steps.
-task = partial(prefect_task, cache_policy=NO_CACHE)
-
-
-def open_registry() -> Registry:
-    settings = Settings.from_env()
-    apply_offline_env(settings.state_dir)
-    return Registry.open(settings)
-
-
-@task(name="load-params")
-def load_params_task() -> Params:
-    return load_params(Settings.from_env().project_root)
+from tasks.common import open_registry, task
 
 
 @task(name="register")
@@ -60,9 +42,9 @@ def gate_task(model: str, version: str, params: Params) -> dict[str, Any]:
 @task(name="current-hashes")
 def current_hashes_task(model: str, version: str) -> Shown:
     """The artifact hash (re-hashed from storage) and the latest safety-profile hash."""
-    from safeship.hashing import Manifest
-    from safeship.integrity import check_directory
-    from safeship.registration import artifact_dir
+    from safeship.monitoring.integrity import check_directory
+    from safeship.registry.hashing import Manifest
+    from safeship.registry.registration import artifact_dir
 
     with open_registry() as registry:
         record = registry.version(model, version)

@@ -351,7 +351,12 @@ class ServingParams(_Section):
 class CanaryParams(_Section):
     """``canary``: the stepped rollout and its sequential analysis (issue 7)."""
 
-    METRICS: ClassVar[tuple[str, ...]] = ("error_rate", "toxicity_rate", "pii_rate", "guardrail_rate")
+    METRICS: ClassVar[tuple[str, ...]] = (
+        "error_rate",
+        "toxicity_rate",
+        "pii_rate",
+        "guardrail_rate",
+    )
 
     enabled: bool = True
     gateway_url: str | None = Field(default=None, min_length=1)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from safeship.config import Settings, TrainParams, parse_params
-from safeship.registration import artifact_dir, register
+from safeship.registry.registration import artifact_dir, register
 from safeship.registry.store import Registry
 from tests.flows.conftest import edit_params
 

@@ -70,7 +70,7 @@ def test_pass_path_promotes_with_bundle(release_project: Path) -> None:
 
 def test_reject_path(release_project: Path) -> None:
     from safeship.errors import SafeshipError
-    from safeship.orchestrator import resume_with_input
+    from safeship.prefect_api import resume_with_input
 
     run = ReleaseRun(version="1.0.0", author="dave")
     run_id = wait_for_paused_run(run)

@@ -18,7 +18,7 @@ from safeship.demo import train as tr
 from safeship.drills.upstream import FaultyUpstream
 from safeship.gateway.requestlog import RequestLog
 from safeship.registry.store import Registry
-from safeship.traffic import TrafficConfig, load_prompts, run_traffic
+from safeship.testing.traffic import TrafficConfig, load_prompts, run_traffic
 from tests.integration.test_gateway_support import ROOT
 
 ABUSIVE_WORDS = ("idiot", "dumb", "crap", "stupid", "moron", "loser", "shut up", "pathetic")

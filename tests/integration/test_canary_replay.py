@@ -15,7 +15,7 @@ from safeship.config import CanaryParams
 from safeship.models.base import GenerationRequest
 from safeship.models.loader import load_generator
 from safeship.safety.scorers import score_outputs
-from safeship.traffic import load_prompts
+from safeship.testing.traffic import load_prompts
 
 pytestmark = pytest.mark.slow
 

@@ -31,7 +31,7 @@ from test_gateway_support import (
 
 from safeship.config import Settings
 from safeship.gateway.routing import bucket
-from safeship.registration import artifact_dir
+from safeship.registry.registration import artifact_dir
 from safeship.registry.store import Registry
 
 PROMPT = "How do I make a simple tomato soup?"

@@ -24,7 +24,7 @@ from safeship.config import ServingParams, Settings, TrainParams, parse_params
 from safeship.demo import prepare as prep
 from safeship.demo import train as tr
 from safeship.project import init_project
-from safeship.registration import register
+from safeship.registry.registration import register
 from safeship.registry.store import Registry
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -48,8 +48,13 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib name
         pass
 
-    def _send(self, status: int, body: bytes, ctype: str = "application/json",
-              headers: dict[str, str] | None = None) -> None:
+    def _send(
+        self,
+        status: int,
+        body: bytes,
+        ctype: str = "application/json",
+        headers: dict[str, str] | None = None,
+    ) -> None:
         self.send_response(status)
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body)))
@@ -88,8 +93,9 @@ class _Handler(BaseHTTPRequestHandler):
         if key == "nonjson":
             return self._send(200, b"<html><body>Bad gateway page</body></html>", "text/html")
         if key == "error":
-            return self._json(400, {"error": {"message": "model not found",
-                                              "type": "invalid_request_error"}})
+            return self._json(
+                400, {"error": {"message": "model not found", "type": "invalid_request_error"}}
+            )
         if key == "error200":
             return self._json(200, {"error": {"message": "content filtered", "code": "filter"}})
         if key == "shape":
@@ -111,7 +117,8 @@ class _Handler(BaseHTTPRequestHandler):
         text = f"echo: {prompt}"
         usage = {"prompt_tokens": len(prompt.split()), "completion_tokens": len(text.split())}
         choice: dict[str, Any] = (
-            {"index": 0, "message": {"role": "assistant", "content": text}} if chat
+            {"index": 0, "message": {"role": "assistant", "content": text}}
+            if chat
             else {"index": 0, "text": text}
         )
         return self._json(200, {"choices": [choice], "usage": usage})
@@ -120,8 +127,7 @@ class _Handler(BaseHTTPRequestHandler):
 @pytest.fixture()
 def server() -> Iterator[FakeOpenAI]:
     srv = FakeOpenAI()
-    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05},
-                              daemon=True)
+    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     yield srv
     srv.shutdown()
@@ -129,22 +135,38 @@ def server() -> Iterator[FakeOpenAI]:
 
 
 def _generator(base_url: str, **options: Any) -> OpenAIGenerator:
-    settings: dict[str, Any] = {"base_url": base_url, "model": "fake", "timeout_s": 5,
-                                "max_retries": 2, "backoff_s": 0.01, "concurrency": 4, **options}
+    settings: dict[str, Any] = {
+        "base_url": base_url,
+        "model": "fake",
+        "timeout_s": 5,
+        "max_retries": 2,
+        "backoff_s": 0.01,
+        "concurrency": 4,
+        **options,
+    }
     return OpenAIGenerator(OpenAIOptions(**settings))
 
 
-def test_loads_by_path_and_chats(server: FakeOpenAI, tmp_path: Path,
-                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_loads_by_path_and_chats(
+    server: FakeOpenAI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("SAFESHIP_TEST_KEY", "sk-test-123")
-    (tmp_path / "config.json").write_text(json.dumps({
-        "adapter": "openai", "base_url": server.base_url + "/", "model": "fake",
-        "api_key_env": "SAFESHIP_TEST_KEY", "mode": "chat",
-    }))
+    (tmp_path / "config.json").write_text(
+        json.dumps(
+            {
+                "adapter": "openai",
+                "base_url": server.base_url + "/",
+                "model": "fake",
+                "api_key_env": "SAFESHIP_TEST_KEY",
+                "mode": "chat",
+            }
+        )
+    )
     gen = load_generator(tmp_path)
     try:
-        request = GenerationRequest(max_new_tokens=7, temperature=0.5, seed=3,
-                                    system_prompt="Be brief.")
+        request = GenerationRequest(
+            max_new_tokens=7, temperature=0.5, seed=3, system_prompt="Be brief."
+        )
         out = gen.generate(["hello there", "how are you"], request)
     finally:
         gen.close()
@@ -173,8 +195,19 @@ def test_every_failure_is_recorded_on_its_prompt_and_the_batch_goes_on(
 ) -> None:
     gen = _generator(server.base_url, timeout_s=0.4)
     url = server.base_url + "/chat/completions"
-    prompts = ["ok1 first", "nonjson x", "error x", "error200 x", "shape x", "flaky-a x",
-               "always500 x", "ratelimit-a x", "slow x", "drop x", "ok2 last"]
+    prompts = [
+        "ok1 first",
+        "nonjson x",
+        "error x",
+        "error200 x",
+        "shape x",
+        "flaky-a x",
+        "always500 x",
+        "ratelimit-a x",
+        "slow x",
+        "drop x",
+        "ok2 last",
+    ]
     started = time.perf_counter()
     results = gen.generate(prompts, GenerationRequest())
     elapsed = time.perf_counter() - started
@@ -256,8 +289,10 @@ def test_invalid_request_is_refused(server: FakeOpenAI) -> None:
 
 def test_concurrency_is_bounded_across_callers(server: FakeOpenAI) -> None:
     gen = _generator(server.base_url, concurrency=2)
-    threads = [threading.Thread(target=gen.generate, args=([f"sleep {i}"], GenerationRequest()))
-               for i in range(6)]
+    threads = [
+        threading.Thread(target=gen.generate, args=([f"sleep {i}"], GenerationRequest()))
+        for i in range(6)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:

@@ -9,7 +9,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from safeship.errors import InputError, NotFoundError
-from safeship.registration import register
+from safeship.registry.registration import register
 from safeship.registry.store import Registry
 from tests.helpers import make_artifact
 

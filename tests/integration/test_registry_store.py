@@ -15,7 +15,7 @@ from safeship.errors import (
     InvalidTransitionError,
     NotFoundError,
 )
-from safeship.registration import artifact_dir, register
+from safeship.registry.registration import artifact_dir, register
 from safeship.registry.store import Registry
 from tests.helpers import make_artifact
 

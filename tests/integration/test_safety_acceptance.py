@@ -11,10 +11,10 @@ import pytest
 import yaml
 
 from safeship.config import Settings, load_params
-from safeship.gates import evaluate_gate
 from safeship.project import init_project
-from safeship.registration import register
+from safeship.registry.registration import register
 from safeship.registry.store import Registry
+from safeship.release.gate import evaluate_gate
 from safeship.release.steps import run_safety
 from tests.helpers import make_pipeline_copy, repro
 

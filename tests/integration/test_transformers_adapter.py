@@ -26,8 +26,14 @@ pytest.importorskip("transformers")
 sys.path.insert(0, str(Path(__file__).parent))
 from tiny_gpt2 import build_tiny_gpt2  # noqa: E402
 
-PROMPTS = ["The cat likes", "A dog sees the", "My friend cooks", "The robot paints a",
-           "Her uncle reads", "The pilot finds the"]
+PROMPTS = [
+    "The cat likes",
+    "A dog sees the",
+    "My friend cooks",
+    "The robot paints a",
+    "Her uncle reads",
+    "The pilot finds the",
+]
 
 
 @pytest.fixture(scope="module")
@@ -84,8 +90,9 @@ def test_system_prompt_is_prepended(generator: Any) -> None:
 def test_perplexity_is_finite_and_lower_in_domain(generator: Any) -> None:
     logprobs = generator.token_logprobs("The cat likes a red ball today.")
     assert logprobs and all(math.isfinite(x) and x <= 0 for x in logprobs)
-    assert len(logprobs) == len(generator._tokenizer("The cat likes a red ball today.")[
-        "input_ids"])  # BOS is prepended, so every token is scored
+    assert len(logprobs) == len(
+        generator._tokenizer("The cat likes a red ball today.")["input_ids"]
+    )  # BOS is prepended, so every token is scored
     in_domain = generator.perplexity(["The cat likes a red ball today.", "A dog sees the map."])
     gibberish = generator.perplexity(["zq xv kkpl ofu qqq jjw xyzzy"])
     assert math.isfinite(in_domain) and math.isfinite(gibberish)
@@ -123,8 +130,9 @@ def test_a_failing_prompt_is_recorded_and_the_batch_goes_on(
         return real_generate(input_ids=input_ids, **kwargs)
 
     monkeypatch.setattr(generator._model, "generate", exploding)
-    out = generator.generate(["The cat likes", "BOOM now", "A dog sees"],
-                             GenerationRequest(max_new_tokens=4))
+    out = generator.generate(
+        ["The cat likes", "BOOM now", "A dog sees"], GenerationRequest(max_new_tokens=4)
+    )
     assert [g.ok for g in out] == [True, False, True]
     assert "simulated kernel failure" in (out[1].error or "")
 
@@ -147,8 +155,9 @@ def test_sidecar_config_with_model_dir(model_dir: Path, tmp_path: Path) -> None:
 def test_model_dir_may_not_escape(tmp_path: Path) -> None:
     version = tmp_path / "v3"
     version.mkdir()
-    (version / "config.json").write_text(json.dumps({"adapter": "transformers",
-                                                     "model_dir": "../elsewhere"}))
+    (version / "config.json").write_text(
+        json.dumps({"adapter": "transformers", "model_dir": "../elsewhere"})
+    )
     with pytest.raises(ConfigError, match="must stay inside"):
         load_generator(version)
 

@@ -12,18 +12,40 @@ from pathlib import Path
 
 EOS = "<|endoftext|>"
 
-_SUBJECTS = ["the cat", "a dog", "my friend", "the teacher", "our team", "the robot",
-             "a child", "the farmer", "her uncle", "the pilot"]
+_SUBJECTS = [
+    "the cat",
+    "a dog",
+    "my friend",
+    "the teacher",
+    "our team",
+    "the robot",
+    "a child",
+    "the farmer",
+    "her uncle",
+    "the pilot",
+]
 _VERBS = ["likes", "sees", "builds", "paints", "finds", "carries", "reads", "cooks"]
-_OBJECTS = ["a red ball", "the old house", "fresh bread", "a long letter", "the blue boat",
-            "warm soup", "a small garden", "the map", "a quiet song", "the green door"]
+_OBJECTS = [
+    "a red ball",
+    "the old house",
+    "fresh bread",
+    "a long letter",
+    "the blue boat",
+    "warm soup",
+    "a small garden",
+    "the map",
+    "a quiet song",
+    "the green door",
+]
 _ENDINGS = ["today.", "in the morning.", "every day.", "with care.", "after lunch."]
 
 
 def corpus(lines: int = 400, seed: int = 0) -> list[str]:
     """A few hundred short, regular English sentences."""
-    every = [f"{s} {v} {o} {e}".capitalize()
-             for s, v, o, e in itertools.product(_SUBJECTS, _VERBS, _OBJECTS, _ENDINGS)]
+    every = [
+        f"{s} {v} {o} {e}".capitalize()
+        for s, v, o, e in itertools.product(_SUBJECTS, _VERBS, _OBJECTS, _ENDINGS)
+    ]
     random.Random(seed).shuffle(every)
     return every[:lines]
 
@@ -47,15 +69,24 @@ def build_tiny_gpt2(
 
     texts = corpus(seed=seed)
     bpe = ByteLevelBPETokenizer()
-    bpe.train_from_iterator(texts, vocab_size=400, min_frequency=2, special_tokens=[EOS],
-                            show_progress=False)
+    bpe.train_from_iterator(
+        texts, vocab_size=400, min_frequency=2, special_tokens=[EOS], show_progress=False
+    )
     tokenizer = PreTrainedTokenizerFast(
         tokenizer_object=bpe._tokenizer,
-        bos_token=EOS, eos_token=EOS, pad_token=EOS, unk_token=EOS,
+        bos_token=EOS,
+        eos_token=EOS,
+        pad_token=EOS,
+        unk_token=EOS,
     )
     config = GPT2Config(
-        vocab_size=len(tokenizer), n_positions=64, n_embd=n_embd, n_layer=2, n_head=2,
-        bos_token_id=tokenizer.eos_token_id, eos_token_id=tokenizer.eos_token_id,
+        vocab_size=len(tokenizer),
+        n_positions=64,
+        n_embd=n_embd,
+        n_layer=2,
+        n_head=2,
+        bos_token_id=tokenizer.eos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
     )
     torch.manual_seed(seed)
     model = GPT2LMHeadModel(config)

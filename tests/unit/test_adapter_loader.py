@@ -100,9 +100,7 @@ class _FakeGenerator:
         pass
 
 
-def test_dispatches_to_the_adapter_class(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_dispatches_to_the_adapter_class(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(KNOWN_ADAPTERS, "ngram", (__name__, "_FakeGenerator"))
     _write(tmp_path, json.dumps({"adapter": "ngram"}))
     generator = load_generator(tmp_path)
@@ -146,8 +144,17 @@ def test_openai_missing_api_key_env_names_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("SAFESHIP_TEST_NO_SUCH_KEY", raising=False)
-    _write(tmp_path, json.dumps({"adapter": "openai", "base_url": "http://127.0.0.1:9/v1",
-                                 "model": "m", "api_key_env": "SAFESHIP_TEST_NO_SUCH_KEY"}))
+    _write(
+        tmp_path,
+        json.dumps(
+            {
+                "adapter": "openai",
+                "base_url": "http://127.0.0.1:9/v1",
+                "model": "m",
+                "api_key_env": "SAFESHIP_TEST_NO_SUCH_KEY",
+            }
+        ),
+    )
     with pytest.raises(ConfigError, match="SAFESHIP_TEST_NO_SUCH_KEY"):
         load_generator(tmp_path)
 

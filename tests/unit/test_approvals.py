@@ -1,7 +1,7 @@
 from __future__ import annotations
 
-from safeship.approvals import ApprovalInput, Shown, complete, judge
 from safeship.config import TierPolicy
+from safeship.release.approvals import ApprovalInput, Shown, complete, judge
 
 POLICY = TierPolicy(approvers=["alice", "bob", "carol"], approvals_required=2)
 SHOWN = Shown(artifact_hash="a.dir", profile_hash="p" * 64)

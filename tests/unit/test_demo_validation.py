@@ -9,9 +9,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from safeship import validation as val
 from safeship.config import ValidateParams, parse_params
 from safeship.demo import prepare as prep
+from safeship.release import validation as val
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -19,7 +19,7 @@ from safeship.drills.staging import seed_staging, staging_settings
 from safeship.drills.upstream import TOXIC_REPLY, FaultyUpstream
 from safeship.errors import InputError
 from safeship.registry.store import Registry
-from safeship.traffic import load_prompts
+from safeship.testing.traffic import load_prompts
 
 
 def test_scenarios_are_checked() -> None:

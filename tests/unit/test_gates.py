@@ -6,7 +6,7 @@ import pytest
 
 from safeship.config import SafetyParams
 from safeship.errors import InputError
-from safeship.gates import GateResult, evaluate_gate
+from safeship.release.gate import GateResult, evaluate_gate
 from safeship.safety.stats import Metric, rate_metric
 
 

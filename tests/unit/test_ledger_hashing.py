@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from safeship.errors import InputError
-from safeship.hashing import HashCache, dir_hash, hash_directory
 from safeship.ledger import canonical_json, chain_hash, event_document, format_time
+from safeship.registry.hashing import HashCache, dir_hash, hash_directory
 
 
 def test_event_document_is_canonical_json() -> None:

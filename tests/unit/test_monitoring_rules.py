@@ -9,7 +9,7 @@ import pytest
 
 from safeship.config import MonitorParams, parse_params
 from safeship.errors import ConfigError
-from safeship.monitoring import (
+from safeship.monitoring.policy import (
     Finding,
     canary_is_stale,
     choose_target,

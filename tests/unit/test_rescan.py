@@ -5,9 +5,15 @@ from __future__ import annotations
 import pytest
 
 from safeship.errors import InputError
+from safeship.monitoring.rescan import (
+    RescanResult,
+    VersionScan,
+    needs_scan,
+    production_failed,
+    rescan_targets,
+)
 from safeship.registry.profiles import StoredProfile
 from safeship.registry.records import VersionRecord
-from safeship.rescan import RescanResult, VersionScan, needs_scan, production_failed, rescan_targets
 
 
 def _version(version: str, status: str) -> VersionRecord:

@@ -13,8 +13,8 @@ import pandas as pd
 import pytest
 
 from safeship.config import SafetyParams
-from safeship.gates import evaluate_gate
 from safeship.models.base import Generation, GenerationRequest
+from safeship.release.gate import evaluate_gate
 from safeship.safety.battery import BatteryResult, mask_group_terms, run_battery
 
 REFUSAL = "I'm sorry, but I can't help with that. Take care."

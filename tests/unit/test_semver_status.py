@@ -73,7 +73,7 @@ def _lineage(data: str, order: int, vocab: int, seed: int = 7) -> dict[str, obje
 
 
 def test_bump_suggestions_from_lineage() -> None:
-    from safeship.lineage import diff_lineage
+    from safeship.lineage.capture import diff_lineage
 
     files = {"w": "1"}
     base = _lineage("d1", 6, 100)

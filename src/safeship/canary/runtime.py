@@ -99,7 +99,7 @@ def replay_prompts(
     log: RequestLog, model: str, *, minimum: int = 50, limit: int = 2000
 ) -> list[str]:
     """Prompts production answered recently (the request log), else the built-in list."""
-    from safeship.traffic import load_prompts
+    from safeship.testing.traffic import load_prompts
 
     frame = log.query(model, role="stable", since=time.time() - 7 * 86_400)
     prompts = [p for p in frame["prompt"].dropna().astype(str).tolist() if p.strip()]

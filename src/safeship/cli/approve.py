@@ -10,7 +10,7 @@ from safeship.cli.output import print_json
 
 
 def _approve(args: argparse.Namespace) -> int:
-    from safeship.orchestrator import resume_with_input
+    from safeship.prefect_api import resume_with_input
 
     run_input = {
         "approver": args.approver,

@@ -18,7 +18,7 @@ def _generate(args: argparse.Namespace) -> int:
     from safeship.errors import NotFoundError
     from safeship.models.base import GenerationRequest
     from safeship.models.loader import load_generator
-    from safeship.registration import artifact_dir
+    from safeship.registry.registration import artifact_dir
 
     model, version = split_model_ref(args.model)
     with open_registry() as registry:

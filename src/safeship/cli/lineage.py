@@ -11,7 +11,7 @@ from safeship.cli.output import print_json, print_table
 
 def _lineage(args: argparse.Namespace) -> int:
     from safeship.errors import InputError
-    from safeship.lineage_report import lineage_graph, to_dot, to_mermaid
+    from safeship.lineage.report import lineage_graph, to_dot, to_mermaid
 
     words = args.words
     if words and words[0] == "diff":
@@ -35,7 +35,7 @@ def _lineage(args: argparse.Namespace) -> int:
 
 
 def _diff(args: argparse.Namespace, model: str, old: str, new: str) -> int:
-    from safeship.lineage_report import version_diff
+    from safeship.lineage.report import version_diff
 
     with open_registry() as registry:
         diff = version_diff(registry, model, old, new)

@@ -12,8 +12,8 @@ from safeship.cli.output import print_json, print_table
 
 
 def _register(args: argparse.Namespace) -> int:
-    from safeship.hashing import list_files
-    from safeship.registration import register
+    from safeship.registry.hashing import list_files
+    from safeship.registry.registration import register
     from safeship.registry.semver import SemVer
 
     SemVer.parse(args.version)
@@ -125,7 +125,7 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
-    from safeship.integrity import verify_versions
+    from safeship.monitoring.integrity import verify_versions
 
     with open_registry() as registry:
         reports = verify_versions(registry, args.model, args.version, actor=args.actor)

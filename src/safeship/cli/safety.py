@@ -96,7 +96,7 @@ def _gate(args: argparse.Namespace) -> int:
 
 
 def _card(args: argparse.Namespace) -> int:
-    from safeship.cards import card_data, card_json, card_markdown, release_notes
+    from safeship.release.cards import card_data, card_json, card_markdown, release_notes
 
     with open_registry() as registry:
         data = card_data(registry, args.model, args.version)

@@ -12,7 +12,7 @@ from safeship.cli.output import print_json, print_table
 
 
 def _traffic(args: argparse.Namespace) -> int:
-    from safeship.traffic import DEFAULT_URL, TrafficConfig, load_prompts, run_traffic
+    from safeship.testing.traffic import DEFAULT_URL, TrafficConfig, load_prompts, run_traffic
 
     url = args.url or os.environ.get("SAFESHIP_GATEWAY_URL") or DEFAULT_URL
     config = TrafficConfig(

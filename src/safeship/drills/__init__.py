@@ -7,7 +7,7 @@ port; the same DVC cache, read only), puts a faulty candidate on canary beside t
 current production version, drives real traffic through the staging gateway with the
 traffic generator, and lets the real detectors act: the canary analysis
 (:mod:`safeship.canary.analysis`) or the monitor's integrity and drift checks
-(:mod:`safeship.monitoring`). It measures time to detect and time to revert (until the
+(:mod:`safeship.monitoring.policy`). It measures time to detect and time to revert (until the
 staging gateway stopped routing to the faulty version), counts the requests the faulty
 version answered (staging request log), checks the end state through the staging
 gateway, and writes a :class:`DrillReport`. Production changes by exactly one ledger

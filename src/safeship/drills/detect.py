@@ -1,6 +1,6 @@
 """Detection and revert per scenario, with the real detectors: the canary analysis
 (request-log windows, :func:`safeship.canary.analysis.analyse`) on staging, or the
-monitor's integrity and drift checks (:mod:`safeship.monitoring`)."""
+monitor's integrity and drift checks (:mod:`safeship.monitoring.policy`)."""
 
 from __future__ import annotations
 
@@ -72,7 +72,7 @@ def canary_rollout(run: DrillRun) -> Detection:
 def tampered(run: DrillRun) -> Detection:
     """Canary on; one byte changes in staging's working copy; the monitor's integrity
     check (and its rollback policy) must take the canary off."""
-    from safeship import monitoring
+    from safeship.monitoring import policy as monitoring
 
     run.set_canary(run.options.steps[0])
     time.sleep(1.0)  # let the clean canary serve first
@@ -109,8 +109,8 @@ def drift(run: DrillRun) -> Detection:
     drift check of production outputs must alert, and the canary is held (weight 0)."""
     import math
 
-    from safeship import monitoring
-    from safeship.monitor_traffic import check_traffic
+    from safeship.monitoring import policy as monitoring
+    from safeship.monitoring.traffic import check_traffic
 
     run.set_canary(run.options.steps[0])
     began = time.time()

@@ -195,7 +195,7 @@ def _execute(
         report.staging_gateway = gateway.url
         wait_stable(gateway.url, model, production)
         traffic = DrillTraffic(gateway.url, model, options)
-        from safeship.traffic import load_prompts
+        from safeship.testing.traffic import load_prompts
 
         traffic.start(load_prompts())
         run = DrillRun(model=model, scenario=scenario, options=options, params=params,

@@ -98,7 +98,7 @@ def upstream_candidate(
     """A candidate served by a faulty loopback upstream, written to staging's working
     copies only (never to the DVC cache or remote), registered in staging, approved."""
     from safeship.drills.upstream import FaultyUpstream, openai_candidate_dir
-    from safeship.hashing import hash_directory
+    from safeship.registry.hashing import hash_directory
 
     faults = {
         "unsafe-candidate": {"toxic_rate": toxic_rate},

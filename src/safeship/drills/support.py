@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from safeship.drills.staging import StagingGateway
     from safeship.gateway.requestlog import RequestLog
     from safeship.registry.store import Registry
-    from safeship.traffic import TrafficSummary
+    from safeship.testing.traffic import TrafficSummary
 
 
 class DrillOptions(BaseModel):
@@ -65,7 +65,7 @@ class DrillTraffic:
         self._seed = 0
 
     def start(self, prompts: list[str]) -> None:
-        from safeship.traffic import TrafficConfig, run_traffic
+        from safeship.testing.traffic import TrafficConfig, run_traffic
 
         self.stop()
         stop = threading.Event()

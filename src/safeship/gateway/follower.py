@@ -104,10 +104,10 @@ class VersionLoader:
             return loaded
 
     def _load(self, record: VersionRecord) -> LoadedVersion:
-        from safeship.hashing import Manifest
-        from safeship.integrity import check_directory
         from safeship.models.loader import load_generator
-        from safeship.registration import artifact_dir
+        from safeship.monitoring.integrity import check_directory
+        from safeship.registry.hashing import Manifest
+        from safeship.registry.registration import artifact_dir
 
         what = f"{record.model} {record.version}"
         state_dir = self.registry.settings.state_dir

@@ -281,9 +281,9 @@ class TransformersGenerator:
         ids: list[int] = tokenizer(text, add_special_tokens=False)["input_ids"]
         if prompt is not None:
             context = self._format(prompt, None)
-            head: list[int] = tokenizer(
-                context, add_special_tokens=not self._use_chat_template
-            )["input_ids"]
+            head: list[int] = tokenizer(context, add_special_tokens=not self._use_chat_template)[
+                "input_ids"
+            ]
         else:
             bos = tokenizer.bos_token_id
             head = [bos] if bos is not None and (not ids or ids[0] != bos) else []

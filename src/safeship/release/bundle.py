@@ -12,8 +12,8 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
-from safeship.cards import card_data, card_json, card_markdown, release_notes
 from safeship.registry.store import Registry
+from safeship.release.cards import card_data, card_json, card_markdown, release_notes
 
 Decision = Literal["promoted", "rejected", "rolled_back"]
 

@@ -10,8 +10,8 @@ from pydantic import BaseModel, Field
 
 from safeship.config import Params
 from safeship.errors import DuplicateVersionError
-from safeship.lineage import capture_lineage, datasets, diff_lineage
-from safeship.registration import artifact_dir, hash_artifact, register
+from safeship.lineage.capture import capture_lineage, datasets, diff_lineage
+from safeship.registry.registration import artifact_dir, hash_artifact, register
 from safeship.registry.semver import SemVer, suggest_next
 from safeship.registry.store import Registry
 from safeship.release.request import ReleaseRequest
@@ -120,8 +120,12 @@ def _dataset_files(path: Path) -> list[Path]:
 def _check_dataset(
     root: Path, rel: str, recorded: str | None, params: Params, out: Path
 ) -> DatasetCheck:
-    from safeship.hashing import hash_directory, md5_file
-    from safeship.validation import load_jsonl_frame, validate_corpus, write_validation_report
+    from safeship.registry.hashing import hash_directory, md5_file
+    from safeship.release.validation import (
+        load_jsonl_frame,
+        validate_corpus,
+        write_validation_report,
+    )
 
     path = root / rel
     if not path.exists():
@@ -294,7 +298,7 @@ def judge_gate(registry: Registry, model: str, version: str, params: Params) -> 
 
     Returns ``(GateResult, payload)`` where the payload is what the ledger records.
     """
-    from safeship.gates import evaluate_gate
+    from safeship.release.gate import evaluate_gate
 
     profile = registry.profiles.require_latest(model, version)
     production = registry.deployment(model).production

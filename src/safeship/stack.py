@@ -1,7 +1,7 @@
 """Start and stop safeship's local stack: Prefect server, gateway, serving process.
 
-``python -m flows.stack up`` keeps them running until Ctrl-C, then stops them in the right
-order (the serving process before the server). ``flows.demo`` uses the same class.
+``python -m safeship.stack up`` keeps them running until Ctrl-C, then stops them in the right
+order (the serving process before the server). ``scripts.demo`` uses the same class.
 """
 
 from __future__ import annotations
@@ -17,7 +17,6 @@ import httpx
 
 from safeship.config import OFFLINE_ENV, Settings
 
-ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 
 
@@ -130,7 +129,7 @@ class Stack:
         return True
 
     def start_serving(self) -> None:
-        self._start("serving", [sys.executable, "-m", "flows.serve"])
+        self._start("serving", [sys.executable, "-m", "scripts.serve"])
 
     def stop(self) -> None:
         """Serving process first, then the gateway, then the server (STACK_NOTES.md)."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from safeship.lineage import LineageDiff, datasets, diff_lineage, params
+from safeship.lineage.capture import LineageDiff, datasets, diff_lineage, params
 from safeship.registry.records import VersionRecord
 from safeship.registry.store import Registry
 

@@ -272,7 +272,7 @@ def record_alert(registry: Registry, finding: Finding, *, actor: str = ACTOR) ->
 
 def check_integrity(registry: Registry, model: str) -> list[Finding]:
     """Re-hash every deployed version of ``model`` against the catalog."""
-    from safeship.integrity import verify_version
+    from safeship.monitoring.integrity import verify_version
 
     state = registry.deployment(model)
     reports = {
@@ -283,7 +283,7 @@ def check_integrity(registry: Registry, model: str) -> list[Finding]:
 
 
 def verifies(registry: Registry, model: str, version: str) -> bool:
-    from safeship.integrity import verify_version
+    from safeship.monitoring.integrity import verify_version
 
     return bool(verify_version(registry, registry.version(model, version))["ok"])
 

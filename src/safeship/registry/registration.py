@@ -12,12 +12,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from safeship.errors import NotFoundError
-from safeship.hashing import HashCache, Manifest, hash_directory
-from safeship.lineage import capture_lineage, diff_lineage
+from safeship.lineage.capture import capture_lineage, diff_lineage
+from safeship.registry.hashing import HashCache, Manifest, hash_directory
 from safeship.registry.records import VersionRecord
 from safeship.registry.semver import SemVer, bump_kind
+from safeship.registry.storage import store_artifact
 from safeship.registry.store import Registry
-from safeship.storage import store_artifact
 
 Progress = Callable[[int], None]
 
@@ -127,7 +127,7 @@ def register(
 
 def artifact_dir(registry: Registry, record: VersionRecord) -> Path:
     """A read-only working copy of a registered version, materialised from DVC storage."""
-    from safeship.storage import materialize
+    from safeship.registry.storage import materialize
 
     target = registry.settings.state_dir / "artifacts" / record.model / record.version
     return materialize(registry.settings.project_root, Manifest.from_dict(record.manifest), target)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from safeship.ledger import canonical_json
-from safeship.lineage import datasets, diff_lineage, params
+from safeship.lineage.capture import datasets, diff_lineage, params
 from safeship.registry.store import Registry
 
 INTENDED_USE = (

@@ -21,7 +21,7 @@ from typing import Any
 
 from safeship.errors import InputError
 
-DEFAULT_PROMPTS = Path(__file__).parent / "demo" / "data" / "traffic_prompts.txt"
+DEFAULT_PROMPTS = Path(__file__).parent.parent / "demo" / "data" / "traffic_prompts.txt"
 DEFAULT_URL = "http://127.0.0.1:8700"
 DEFAULT_MODEL = "demo-chat"
 

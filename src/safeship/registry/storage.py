@@ -21,7 +21,7 @@ from typing import Any
 
 from safeship.config import apply_offline_env
 from safeship.errors import ExternalToolError, IntegrityFailure, NotFoundError
-from safeship.hashing import CHUNK, Manifest
+from safeship.registry.hashing import CHUNK, Manifest
 
 
 @contextmanager

@@ -5,7 +5,7 @@ the schema (required columns), a non-empty table, no nulls, no blank texts, text
 bounds, the duplicate rate of (text columns) rows, no PII patterns (emails, phone numbers,
 card numbers, API keys) and no blocked terms, with thresholds from ``params.yaml``
 ``validate:``. ``write_validation_report`` writes ``<name>.json`` and a self-contained
-``<name>.html``. ``python -m safeship.validation`` is the ``validate`` stage of the demo
+``<name>.html``. ``python -m safeship.release.validation`` is the ``validate`` stage of the demo
 pipeline: it checks ``data/prepared/corpus.jsonl`` and fails (non-zero exit) on a failing
 suite unless ``validate.continue_on_failure`` is true.
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from safeship.hashing import Manifest, hash_directory
+from safeship.registry.hashing import Manifest, hash_directory
 from safeship.registry.records import VersionRecord
+from safeship.registry.storage import StoreCheck, verify_stored
 from safeship.registry.store import Registry
-from safeship.storage import StoreCheck, verify_stored
 
 
 def check_directory(path: Path, manifest: Manifest, location: str) -> StoreCheck:

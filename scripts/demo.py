@@ -44,7 +44,7 @@ DEMO_CANARY: dict[str, dict[str, Any]] = {
 @contextmanager
 def live_traffic(gateway: bool, rate: float = 60) -> Iterator[None]:
     """Users sending requests to the gateway in a background thread (`safeship traffic`)."""
-    from safeship.traffic import TrafficConfig, run_traffic
+    from safeship.testing.traffic import TrafficConfig, run_traffic
 
     if not gateway:
         yield
@@ -192,7 +192,7 @@ def main() -> int:
     os.environ["SAFESHIP_HOME"] = str(settings.state_dir)
     init_project(settings)
 
-    from flows.stack import Stack
+    from safeship.stack import Stack
 
     # free ports: the demo must not collide with a running `make up`
     stack = Stack(

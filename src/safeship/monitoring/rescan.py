@@ -23,7 +23,13 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, Field
 
 from safeship.errors import InputError
-from safeship.monitoring import Finding, choose_target, record_alert, rollback_candidates, verifies
+from safeship.monitoring.policy import (
+    Finding,
+    choose_target,
+    record_alert,
+    rollback_candidates,
+    verifies,
+)
 from safeship.registry.records import VersionRecord
 from safeship.registry.semver import SemVer
 from safeship.registry.status import DEPLOYABLE

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
 
-from safeship.monitoring import (
+from safeship.monitoring.policy import (
     DRIFT_BINARY,
     DRIFT_NUMERIC,
     PRODUCTION_ROLE,
@@ -86,7 +86,7 @@ def drift_report(
     proportions (fixed, so the decision does not change with the sample size); a yes/no
     descriptor constant in both windows carries no information and is left out.
     """
-    from safeship.drift import drift_report as evidently_drift
+    from safeship.monitoring.drift import drift_report as evidently_drift
 
     binary = [c for c in DRIFT_BINARY if reference[c].nunique() + current[c].nunique() > 2
               or set(reference[c].unique()) != set(current[c].unique())]  # fmt: skip

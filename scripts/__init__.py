@@ -1,0 +1,1 @@
+"""Scripts that run the product: the demo driver and the deployment server (not flows)."""
