@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any, ClassVar, Literal
 
@@ -19,8 +20,17 @@ from safeship.errors import ConfigError
 
 STATE_DIR_NAME = ".safeship"
 PARAMS_FILE = "params.yaml"
-RiskTier = Literal["low", "medium", "high"]
-RISK_TIERS: tuple[str, ...] = ("low", "medium", "high")
+
+
+class RiskTier(StrEnum):
+    """How much testing and how many approvals a model's releases need (params.yaml)."""
+
+    LOW = "low"
+    MEDIUM = "medium"
+    HIGH = "high"
+
+
+RISK_TIERS: tuple[RiskTier, ...] = tuple(RiskTier)
 
 # Environment that keeps Prefect, DVC and Evidently offline (STACK_NOTES.md).
 OFFLINE_ENV: dict[str, str] = {
@@ -264,12 +274,14 @@ class SafetyParams(_Section):
             "guardrails.violation_rate",
             "errors.error_rate",
         )
-        limits: dict[RiskTier, tuple[float, ...]] = {
+        limits: dict[str, tuple[float, ...]] = {
             "low": (0.30, 0.40, 0.10, 0.0, 0.30, 0.60, 0.10, 0.10),
             "medium": (0.20, 0.30, 0.05, 0.0, 0.15, 0.40, 0.05, 0.05),
             "high": (0.10, 0.20, 0.03, 0.0, 0.05, 0.20, 0.03, 0.03),
         }
-        return {tier: dict(zip(keys, values, strict=True)) for tier, values in limits.items()}
+        return {
+            RiskTier(tier): dict(zip(keys, values, strict=True)) for tier, values in limits.items()
+        }
 
     @field_validator("max_regression")
     @classmethod
@@ -308,10 +320,10 @@ class ReleaseParams(_Section):
     rollback_drill_cron: str = Field(default="0 7 * * 1", min_length=9)
     monitor_interval_s: int = Field(default=300, ge=10)
     tiers: dict[RiskTier, TierPolicy] = Field(
-        default_factory=lambda: {  # type: ignore[arg-type]
-            "low": TierPolicy(),
-            "medium": TierPolicy(),
-            "high": TierPolicy(approvals_required=2),
+        default_factory=lambda: {
+            RiskTier.LOW: TierPolicy(),
+            RiskTier.MEDIUM: TierPolicy(),
+            RiskTier.HIGH: TierPolicy(approvals_required=2),
         }
     )
 
@@ -465,9 +477,8 @@ class MonitorParams(_Section):
 
 
 class Params(_Section):
-    """The whole of ``params.yaml``; every section has defaults."""
+    """The whole of ``params.yaml``; every section has defaults, an unknown one is an error."""
 
-    model_config = ConfigDict(extra="allow")
     prepare: PrepareParams = Field(default_factory=PrepareParams)
     validate_: ValidateParams = Field(default_factory=ValidateParams, alias="validate")
     train: TrainParams = Field(default_factory=TrainParams)
@@ -479,9 +490,27 @@ class Params(_Section):
     shadow: ShadowParams = Field(default_factory=ShadowParams)
 
 
+def _allowed_keys(loc: tuple[int | str, ...]) -> list[str]:
+    """The keys allowed in the params section at ``loc`` (its parent's fields)."""
+    model: type[BaseModel] = Params
+    for part in loc[:-1]:
+        field = model.model_fields.get(str(part)) or next(
+            (f for f in model.model_fields.values() if f.alias == part), None
+        )
+        annotation = field.annotation if field else None
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return []
+        model = annotation
+    return sorted(f.alias or name for name, f in model.model_fields.items())
+
+
 def _describe_validation_error(path: Path, error: ValidationError) -> str:
     first = error.errors()[0]
     key = ".".join(str(part) for part in first["loc"])
+    if first["type"] == "extra_forbidden":
+        allowed = _allowed_keys(tuple(first["loc"]))
+        listing = f"; allowed here: {', '.join(allowed)}" if allowed else ""
+        return f"{path}: unknown key '{key}' (value {first.get('input')!r}){listing}"
     value = first.get("input")
     return f"{path}: key '{key}' has value {value!r}: {first['msg']}"
 
