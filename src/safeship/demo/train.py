@@ -66,6 +66,19 @@ class TrainResult:
     metrics: dict[str, Any]
 
 
+MODEL_CARD = {
+    "intended_use": (
+        "A demonstration assistant that answers everyday questions (accounts, cooking, "
+        "travel, programming, general health, personal finance, gardening, fitness) with "
+        "short, general-purpose text. Not for medical, legal or financial advice, and not "
+        "for any decision about a person."
+    ),
+    "limitations": [
+        "A word-level n-gram model repeats its training text: anything in the data can come back."
+    ],
+}
+
+
 def _dump(path: Path, data: Any, indent: int | None = 2) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     separators = (",", ":") if indent is None else (",", ": ")
@@ -226,6 +239,7 @@ def train(
         "max_new_tokens": params.max_new_tokens,
         "vocab_size": len(vocab),
         "trained_on": {"corpus_sha256": _sha256(corpus_path), "records": len(train_pairs)},
+        "card": MODEL_CARD,
     }
     out.mkdir(parents=True, exist_ok=True)
     (out / ROUTER_FILE).unlink(missing_ok=True)
