@@ -66,6 +66,14 @@ class TrainResult:
     metrics: dict[str, Any]
 
 
+def _relative(path: Path, root: Path) -> str:
+    """``path`` relative to the project root when inside it (lineage stays portable)."""
+    try:
+        return path.resolve().relative_to(root.resolve()).as_posix()
+    except ValueError:
+        return str(path)
+
+
 MODEL_CARD = {
     "intended_use": (
         "A demonstration assistant that answers everyday questions (accounts, cooking, "
@@ -240,6 +248,11 @@ def train(
         "vocab_size": len(vocab),
         "trained_on": {"corpus_sha256": _sha256(corpus_path), "records": len(train_pairs)},
         "card": MODEL_CARD,
+        # The splits by name, so the safety battery never guesses held-out data from file names
+        "data": {
+            "train": [_relative(corpus_path, root)],
+            "heldout": [_relative(heldout_path, root)],
+        },
     }
     out.mkdir(parents=True, exist_ok=True)
     (out / ROUTER_FILE).unlink(missing_ok=True)
