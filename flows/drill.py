@@ -26,7 +26,7 @@ class DrillFailed(SafeshipError):
 
 @flow(name="rollback-drill", log_prints=True)
 def rollback_drill(
-    model: str = "demo-chat",
+    model: str,
     scenario: str = "error-burst",
     options: dict[str, Any] | None = None,
 ) -> dict[str, Any]:

@@ -61,7 +61,7 @@ def _approval_description(
 
 
 @flow(name="release", log_prints=True)
-def release(request: ReleaseRequest = ReleaseRequest()) -> dict[str, Any]:  # noqa: B008
+def release(request: ReleaseRequest) -> dict[str, Any]:
     """Release a candidate model version: lineage, data validation, safety battery, gate,
     human approval (paused run; four-eyes per risk tier), promotion and a release bundle."""
     logger = get_run_logger()

@@ -23,7 +23,7 @@ from tasks.common import load_params_task
 
 @flow(name="rescan", log_prints=True)
 def rescan(
-    model: str = "demo-chat",
+    model: str,
     versions: list[str] | None = None,
     reason: str = "rescan on the current probe sets",
     probe_dir: str | None = None,

@@ -18,7 +18,7 @@ def rollback_task(model: str, to: str | None, actor: str, reason: str) -> dict[s
 
 @flow(name="rollback")
 def rollback(
-    model: str = "demo-chat",
+    model: str,
     reason: str = "manual rollback",
     actor: str = "operator",
     to: str | None = None,

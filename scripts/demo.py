@@ -25,11 +25,14 @@ from typing import Any
 
 import yaml
 
-from safeship.demo.workspace import commit_all, copy_pipeline, dvc_repro
+from safeship.demo.workspace import commit_all, copy_pipeline
+from safeship.lineage.pipeline import dvc_repro
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKSPACE = ROOT / ".safeship" / "demo"
 APPROVERS = ("alice", "bob")
+MODEL = "demo-chat"
+CANDIDATE = "models/demo-chat"  # the train stage's output (dvc.yaml)
 BASELINE_HELDOUT = 0.15  # 1.0.0 holds out 15% of the corpus; 1.1.0 the shipped 10%
 
 
@@ -54,6 +57,7 @@ def live_traffic(gateway: bool, rate: float = 60) -> Iterator[None]:
 
     def send() -> None:
         config = TrafficConfig(
+            model=MODEL,
             url=os.environ["SAFESHIP_GATEWAY_URL"],
             rate=rate,
             duration_s=3600,
@@ -153,7 +157,14 @@ def release(version: str | None, notes: str) -> dict[str, Any]:
     from safeship.release.request import ReleaseRequest
 
     started = time.perf_counter()
-    request = ReleaseRequest(version=version, notes=notes, author="dave", risk_tier="medium")
+    request = ReleaseRequest(
+        model=MODEL,
+        candidate_path=CANDIDATE,
+        version=version,
+        notes=notes,
+        author="dave",
+        risk_tier="medium",
+    )
     state = release_flow(request, return_state=True)
     row: dict[str, Any] = {"seconds": round(time.perf_counter() - started, 1)}
     bundles = sorted(

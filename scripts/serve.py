@@ -15,13 +15,28 @@ from safeship.config import load_params
 
 def main() -> None:
     params = load_params()
+    target = params.release.scheduled
+    scheduled = []
+    if target is not None:
+        scheduled = [
+            scheduled_release.to_deployment(
+                name="scheduled-release",
+                cron=params.release.scheduled_release_cron,
+                parameters={"model": target.model, "candidate_path": target.candidate_path},
+                description="Reproduce the DVC pipeline and release when the lineage changed",
+            ),
+            rollback_drill.to_deployment(
+                name="rollback-drill",
+                cron=params.release.rollback_drill_cron,
+                parameters={"model": target.model},
+                description="Rollback drill in a staging copy of production (detect + revert)",
+            ),
+        ]
+    else:
+        print("release.scheduled is not set in params.yaml: no scheduled-release or rollback-drill")
     serve(
         release.to_deployment(name="release", description="Release a candidate (manual, UI form)"),
-        scheduled_release.to_deployment(
-            name="scheduled-release",
-            cron=params.release.scheduled_release_cron,
-            description="Reproduce the DVC pipeline and release when the lineage changed",
-        ),
+        *scheduled,
         rollback.to_deployment(name="rollback", description="Roll production back"),
         monitor.to_deployment(
             name="monitor",
@@ -31,11 +46,6 @@ def main() -> None:
         rescan.to_deployment(
             name="rescan",
             description="Re-run the safety battery on released versions (profile amendments)",
-        ),
-        rollback_drill.to_deployment(
-            name="rollback-drill",
-            cron=params.release.rollback_drill_cron,
-            description="Rollback drill in a staging copy of production (detect + revert)",
         ),
     )
 

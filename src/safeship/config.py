@@ -313,8 +313,20 @@ class TierPolicy(_Section):
     approval_timeout_s: int = Field(default=24 * 3600, ge=1)
 
 
+class ScheduledTarget(_Section):
+    """The model (and its DVC stage output) that the scheduled deployments act on."""
+
+    model: str = Field(min_length=1)
+    candidate_path: str = Field(min_length=1)
+
+
 class ReleaseParams(_Section):
-    """``release``: approval rules per risk tier, and the schedules of the deployments."""
+    """``release``: approval rules per risk tier, and the schedules of the deployments.
+
+    ``scheduled`` names the model the scheduled-release and rollback-drill deployments act
+    on; without it those two deployments are not served (nothing is assumed)."""
+
+    scheduled: ScheduledTarget | None = None
 
     scheduled_release_cron: str = Field(default="0 6 * * *", min_length=9)
     rollback_drill_cron: str = Field(default="0 7 * * 1", min_length=9)

@@ -86,7 +86,9 @@ class ReleaseRun:
 
         self.state: Any = None
         self.error: BaseException | None = None
-        req = ReleaseRequest(**request)
+        req = ReleaseRequest(
+            **{"model": "demo-chat", "candidate_path": "models/demo-chat", **request}
+        )
 
         def target() -> None:
             try:

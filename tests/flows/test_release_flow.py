@@ -137,7 +137,7 @@ def test_artifact_changed_between_gate_and_approval(release_project: Path) -> No
 
 def test_validation_fail_path(release_project: Path) -> None:
     from safeship.config import tool_env
-    from safeship.demo.workspace import dvc_repro
+    from safeship.lineage.pipeline import dvc_repro
 
     env = tool_env({"PYTHONPATH": str(release_project / "src")})
     edit_params(
@@ -180,7 +180,15 @@ def test_rerun_after_crash_does_not_duplicate(release_project: Path) -> None:
     from safeship.release.request import ReleaseRequest
 
     with _registry() as registry:  # the crashed run got as far as registration
-        steps.register_candidate(registry, ReleaseRequest(version="1.0.0", author="dave"))
+        steps.register_candidate(
+            registry,
+            ReleaseRequest(
+                model="demo-chat",
+                candidate_path="models/demo-chat",
+                version="1.0.0",
+                author="dave",
+            ),
+        )
         before = registry.count_rows()
     run = ReleaseRun(version="1.0.0", author="dave")
     run_id = wait_for_paused_run(run)
