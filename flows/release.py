@@ -25,6 +25,7 @@ from flows.canary import CanaryRolledBack, canary_rollout, shadow_evaluation
 from safeship.config import Settings
 from safeship.errors import SafeshipError
 from safeship.release.approvals import ApprovalInput, Shown, complete
+from safeship.release.bundle import bundle_dir
 from safeship.release.request import ReleaseRequest
 from tasks import release as t
 from tasks.artifacts import publish_artifacts, summary_markdown
@@ -81,7 +82,7 @@ def release(request: ReleaseRequest) -> dict[str, Any]:
     registered = timed("register", t.register_task, request)
     model, version = registered.model, registered.version
     sections["registration"] = registered.model_dump()
-    bundle = settings.project_root / "reports" / model / version / run_id
+    bundle = bundle_dir(settings.project_root / "reports", model, version, run_id)
     previous = t.production_task(model)
     logger.info("registered %s %s (%s)", model, version, registered.dir_hash)
 

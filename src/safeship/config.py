@@ -91,10 +91,6 @@ class Settings:
     def dvc_remote_dir(self) -> Path:
         return self.state_dir / "dvc-remote"
 
-    @property
-    def is_sqlite(self) -> bool:
-        return self.db_url.startswith("sqlite")
-
     @classmethod
     def from_env(cls, cwd: Path | None = None) -> Settings:
         root = find_project_root(cwd)

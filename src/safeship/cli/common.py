@@ -13,8 +13,6 @@ from safeship.errors import InputError
 if TYPE_CHECKING:
     from safeship.registry.store import Registry
 
-Handler = Callable[[argparse.Namespace], int]
-
 
 def open_registry() -> Registry:
     from safeship.config import Settings, apply_offline_env, load_params

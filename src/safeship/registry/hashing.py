@@ -38,10 +38,6 @@ class Manifest:
     files: tuple[FileEntry, ...]
     dir_hash: str
 
-    @property
-    def total_size(self) -> int:
-        return sum(entry.size for entry in self.files)
-
     def to_dict(self) -> dict[str, object]:
         return {"dir_hash": self.dir_hash, "files": [entry.to_dict() for entry in self.files]}
 
