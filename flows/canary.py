@@ -26,7 +26,7 @@ from safeship.canary.analysis import StepWindow, Verdict
 from safeship.canary.runtime import gateway_url
 from safeship.errors import SafeshipError
 from tasks import canary as c
-from tasks.common import load_params_task
+from tasks.common import artifact_key, load_params_task
 
 
 class CanaryRolledBack(SafeshipError):
@@ -35,10 +35,6 @@ class CanaryRolledBack(SafeshipError):
     def __init__(self, message: str, steps: list[dict[str, Any]]) -> None:
         super().__init__(message)
         self.steps = steps
-
-
-def _key(model: str, what: str) -> str:
-    return f"{what}-{model}".lower().replace("_", "-").replace(".", "-")
 
 
 @flow(name="shadow-evaluation", log_prints=True)
@@ -69,7 +65,7 @@ def shadow_evaluation(model: str, candidate: str, out_dir: str | None = None) ->
     )
     create_table_artifact(
         [{k: v for k, v in check.items() if k != "discordant"} for check in result["checks"]],
-        key=_key(model, "shadow"),
+        key=artifact_key("shadow", model),
         description=f"shadow comparison of {model} {candidate} with production",
     )
     return result
@@ -152,10 +148,12 @@ def _publish(model: str, candidate: str, steps: list[dict[str, Any]], outcome: s
         }
         for s in steps
     ]
-    create_table_artifact(rows, key=_key(model, "canary"), description=f"canary of {candidate}")
+    create_table_artifact(
+        rows, key=artifact_key("canary", model), description=f"canary of {candidate}"
+    )
     create_markdown_artifact(
         f"# canary {model} {candidate}: {outcome}\n\n"
         + "\n".join(f"- {r['weight']}%: **{r['decision']}** — {r['reason']}" for r in rows),
-        key=_key(model, "canary-summary"),
+        key=artifact_key("canary-summary", model),
         description="canary outcome",
     )

@@ -18,11 +18,7 @@ from prefect.artifacts import create_markdown_artifact
 from safeship.config import Settings
 from safeship.monitoring.policy import Finding, plan_actions
 from tasks import monitor as t
-from tasks.common import load_params_task
-
-
-def artifact_key(prefix: str, model: str) -> str:
-    return f"{prefix}-{model}".lower().replace("_", "-").replace(".", "-")
+from tasks.common import artifact_key, load_params_task
 
 
 def alert_markdown(title: str, findings: list[Finding], actions: list[dict[str, Any]]) -> str:

@@ -7,6 +7,8 @@ from typing import Any
 
 from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 
+from tasks.common import artifact_key
+
 
 def summary_markdown(summary: dict[str, Any]) -> str:
     lines = [
@@ -23,7 +25,7 @@ def summary_markdown(summary: dict[str, Any]) -> str:
 
 
 def publish_artifacts(summary: dict[str, Any], sections: dict[str, Any], bundle: Path) -> None:
-    key = f"release-{summary['model']}".lower().replace("_", "-").replace(".", "-")
+    key = artifact_key("release", summary["model"])
     create_markdown_artifact(summary_markdown(summary), key=key, description="release summary")
     checks = (sections.get("gate") or {}).get("checks") or []
     if checks:

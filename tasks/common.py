@@ -15,6 +15,11 @@ from safeship.registry.store import Registry
 task = partial(prefect_task, cache_policy=NO_CACHE)
 
 
+def artifact_key(*parts: str) -> str:
+    """A Prefect artifact key from its parts (keys allow lowercase letters, digits, dashes)."""
+    return "-".join(parts).lower().replace("_", "-").replace(".", "-")
+
+
 def open_registry() -> Registry:
     settings = Settings.from_env()
     apply_offline_env(settings.state_dir)
