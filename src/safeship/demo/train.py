@@ -66,12 +66,12 @@ class TrainResult:
     metrics: dict[str, Any]
 
 
-def _relative(path: Path, root: Path) -> str:
-    """``path`` relative to the project root when inside it (lineage stays portable)."""
-    try:
-        return path.resolve().relative_to(root.resolve()).as_posix()
-    except ValueError:
-        return str(path)
+def _split_path(path: Path, root: Path, data_dir: Path | None) -> str:
+    """Where a data split lives: relative to the project root in the dvc.yaml layout (so
+    lineage stays portable), the absolute path when the caller chose the data folder."""
+    if data_dir is None:
+        return path.relative_to(root).as_posix()
+    return str(path.resolve())
 
 
 MODEL_CARD = {
@@ -250,8 +250,8 @@ def train(
         "card": MODEL_CARD,
         # The splits by name, so the safety battery never guesses held-out data from file names
         "data": {
-            "train": [_relative(corpus_path, root)],
-            "heldout": [_relative(heldout_path, root)],
+            "train": [_split_path(corpus_path, root, data_dir)],
+            "heldout": [_split_path(heldout_path, root, data_dir)],
         },
     }
     out.mkdir(parents=True, exist_ok=True)

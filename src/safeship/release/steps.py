@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, Field
 
 from safeship.config import Params
-from safeship.errors import DuplicateVersionError
+from safeship.errors import DuplicateVersionError, InputError
 from safeship.lineage.capture import capture_lineage, datasets, diff_lineage
 from safeship.registry.registration import artifact_dir, hash_artifact, register
 from safeship.registry.semver import SemVer, suggest_next
@@ -208,6 +208,11 @@ def _read_jsonl(files: list[Path]) -> list[dict[str, Any]]:
 
     records: list[dict[str, Any]] = []
     for file in files:
+        if not file.is_file():
+            raise InputError(
+                f"{file}: a data split named in the version's config.json is missing; "
+                "restore it (dvc pull / dvc repro) before scanning"
+            )
         with file.open(encoding="utf-8") as handle:
             records += [json.loads(line) for line in handle if line.strip()]
     return records
