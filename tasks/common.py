@@ -18,7 +18,7 @@ task = partial(prefect_task, cache_policy=NO_CACHE)
 def open_registry() -> Registry:
     settings = Settings.from_env()
     apply_offline_env(settings.state_dir)
-    return Registry.open(settings)
+    return Registry.open(settings, create=False)  # only `safeship init` creates one
 
 
 @task(name="load-params")
