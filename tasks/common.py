@@ -23,7 +23,7 @@ def artifact_key(*parts: str) -> str:
 def open_registry() -> Registry:
     settings = Settings.from_env()
     apply_offline_env(settings.state_dir)
-    return Registry.open(settings)
+    return Registry.open(settings, create=False)  # only `safeship init` creates one
 
 
 @task(name="load-params")

@@ -97,6 +97,10 @@ class Settings:
         home = os.environ.get("SAFESHIP_HOME")
         state_dir = Path(home).expanduser().resolve() if home else root / STATE_DIR_NAME
         db_url = os.environ.get("SAFESHIP_DB_URL") or f"sqlite:///{state_dir / 'registry.db'}"
+        if os.environ.get("SAFESHIP_DB_URL"):
+            from safeship.dburl import check_db_url
+
+            check_db_url(db_url)
         return cls(project_root=root, state_dir=state_dir, db_url=db_url)
 
 

@@ -70,3 +70,10 @@ class ExternalToolError(SafeshipError):
     """DVC, git or another tool safeship drives failed."""
 
     exit_code = 8
+
+
+class RegistryBusyError(SafeshipError):
+    """Another writer held the registry's lock too long; nothing changed, retry later."""
+
+    exit_code = 9
+    retryable = True

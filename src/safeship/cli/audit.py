@@ -37,8 +37,11 @@ def _log(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
+    from safeship.monitoring.consistency import require_consistent
+
     with open_registry() as registry:
         result = registry.verify_ledger()
+        require_consistent(registry)  # deployment state and manifests vs the ledger
     if args.json:
         print_json({"ok": True, "events": result.count, "head_hash": result.head_hash})
     else:

@@ -107,13 +107,15 @@ class VersionLoader:
         from safeship.models.loader import load_generator
         from safeship.monitoring.integrity import check_directory
         from safeship.registry.hashing import Manifest
+        from safeship.registry.names import version_path
         from safeship.registry.registration import artifact_dir
 
         what = f"{record.model} {record.version}"
         state_dir = self.registry.settings.state_dir
-        lock = state_dir / "artifacts" / ".locks" / f"{record.model}@{record.version}.lock"
         manifest = Manifest.from_dict(record.manifest)
         try:
+            locks = state_dir / "artifacts" / ".locks"
+            lock = version_path(locks, record.model, record.version, ".lock")
             with _file_lock(lock):
                 path = artifact_dir(self.registry, record)
                 check = check_directory(path, manifest, f"working copy {path}")

@@ -72,7 +72,7 @@ class Gateway:
 
         self.config = config
         self.params = config.params
-        self.registry = Registry.open(config.settings)
+        self.registry = Registry.open(config.settings, create=False)
         self.metrics = GatewayMetrics()
         self.recorder = RefusalRecorder(self.registry, self.params.refusal_event_interval_s)
         self.follower = StateFollower(

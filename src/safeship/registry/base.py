@@ -46,10 +46,16 @@ class RegistryBase:
         self.settings = settings
 
     @classmethod
-    def open(cls, settings: Settings | None = None) -> Self:
+    def open(cls, settings: Settings | None = None, *, create: bool = True) -> Self:
+        """Open the registry; with ``create=False`` refuse (naming ``safeship init``) where
+        none exists yet instead of silently creating a new, empty one."""
         settings = settings or Settings.from_env()
+        if not create:
+            from safeship.project import require_registry
+
+            require_registry(settings)
         engine = db.make_engine(settings.db_url)
-        db.ensure_schema(engine)
+        db.ensure_schema(engine, create=create)
         return cls(engine, settings)
 
     @property

@@ -10,6 +10,7 @@ from safeship import ledger
 from safeship.errors import (
     ConflictError,
     InputError,
+    InvalidTransitionError,
 )
 from safeship.ledger import Event
 from safeship.registry import db
@@ -69,6 +70,11 @@ class DeploymentOps(RegistryBase):
             state = self._deployment(connection, model_row)
             if state.production == version:
                 raise ConflictError(f"{model} {version} is already production")
+            if row.status == "rejected":
+                raise InvalidTransitionError(
+                    f"{model} {version} is rejected: a rejected version is never promoted, "
+                    "not even with --force; register a new version with the fix"
+                )
             if row.status not in ("approved", "canary") and not force:
                 raise ConflictError(
                     f"{model} {version} is {row.status}: only an approved version can be promoted "
