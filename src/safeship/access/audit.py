@@ -79,7 +79,7 @@ def signature_problem(
     if payload.get("signer") != actor:
         return f"signed by {payload.get('signer')!r}, but the event's actor is {actor!r}"
     for name, value in (("model", model), ("version", version)):
-        if name in payload and value is not None and payload[name] != value:
+        if payload.get(name) is not None and value is not None and payload[name] != value:
             return f"signed over {name} {payload[name]!r}, but the event is about {value!r}"
     return None
 
