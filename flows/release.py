@@ -111,6 +111,7 @@ def release(request: ReleaseRequest = ReleaseRequest()) -> dict[str, Any]:  # no
             "approvals": sections["approvals"],
         }
         publish_artifacts(summary, sections, bundle)
+        t.checkpoint_task(f"release {model} {version} {decision} (run {run_id})")
         if decision != "promoted":
             raise ReleaseFailed(f"{model} {version} {decision}: " + "; ".join(reasons))
         return summary

@@ -173,3 +173,10 @@ def bundle_task(
 def production_task(model: str) -> str | None:
     with open_registry() as registry:
         return registry.deployment(model).production if registry.has_model(model) else None
+
+
+@task(name="checkpoint-ledger")
+def checkpoint_task(reason: str) -> str:
+    """Write a service-signed checkpoint of the ledger head to the DVC remote (issue 14)."""
+    with open_registry() as registry:
+        return registry.checkpoint(reason)

@@ -176,6 +176,11 @@ def head(connection: Connection) -> tuple[int, str]:
     return (0, GENESIS_HASH) if row is None else (int(row.seq), str(row.hash))
 
 
+def hash_at(connection: Connection, seq: int) -> str | None:
+    row = connection.execute(select(ledger_events.c.hash).where(ledger_events.c.seq == seq)).first()
+    return None if row is None else str(row.hash)
+
+
 def events(
     connection: Connection,
     *,

@@ -49,7 +49,8 @@ def test_pass_path_promotes_with_bundle(release_project: Path) -> None:
         assert registry.deployment("demo-chat").production == "1.0.0"
         assert registry.version("demo-chat", "1.0.0").status == "production"
         verified = registry.verify_ledger()
-        assert verified.count > 5 and verified.signed == 1 and verified.signatures_checked
+        assert verified.count > 5 and verified.signatures_checked
+        assert verified.signed == 2  # alice's approval, the service-signed promotion
     bundle = _bundle(release_project, "1.0.0")
     assert bundle["decision"] == "promoted"
     assert bundle["approvals"][0]["approver"] == "alice"

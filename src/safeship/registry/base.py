@@ -9,6 +9,7 @@ from typing import Any, Self
 from sqlalchemy import Connection, Engine, func, select
 
 from safeship import ledger
+from safeship.access.checkpoints import CheckpointReport
 from safeship.access.identities import Signers
 from safeship.access.signatures import Verified
 from safeship.config import AccessParams, Settings
@@ -200,6 +201,29 @@ class RegistryBase:
     def verify_ledger(self, signatures: bool = True) -> ledger.VerifyResult:
         """Recompute the chain and (by default) re-verify every event's signature."""
         return ledger.verify(self.engine, self.audit_signers() if signatures else None)
+
+    def checkpoint(self, reason: str) -> str:
+        """Write a service-signed checkpoint of the ledger head to the DVC remote."""
+        from safeship.access.checkpoints import write_checkpoint
+
+        with db.read_connection(self.engine) as connection:
+            seq, head_hash = ledger.head(connection)
+        root, state = self.settings.project_root, self.settings.state_dir
+        return write_checkpoint(root, state, seq, head_hash, reason)
+
+    def verify_checkpoints(self) -> CheckpointReport:
+        """Refuse a ledger cut short of, or rewritten under, a signed checkpoint."""
+        from safeship.access.checkpoints import verify_checkpoints
+
+        with db.read_connection(self.engine) as connection:
+            head_seq = ledger.head(connection)[0]
+
+            def hash_at(seq: int) -> str | None:
+                return ledger.hash_at(connection, seq)
+
+            return verify_checkpoints(
+                self.settings.project_root, self.settings.state_dir, hash_at, head_seq
+            )
 
     def access(self) -> AccessParams:
         """The project's ``access:`` policy (params.yaml)."""
