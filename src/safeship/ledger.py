@@ -256,6 +256,7 @@ def verify(engine: Engine, signers: Signers | None = None) -> VerifyResult:
     expected_seq = 1
     running = GENESIS_HASH
     signed = 0
+    seen_signatures: dict[str, int] = {}
     sha256 = hashlib.sha256
     for row in _raw_rows(engine):
         seq, time, actor, kind, model, version, payload, prev_hash, digest, key, sig = row
@@ -279,6 +280,12 @@ def verify(engine: Engine, signers: Signers | None = None) -> VerifyResult:
             )
         if sig is not None:
             signed += 1
+            if sig in seen_signatures:
+                raise LedgerTampered(
+                    f"signature of event seq {seq} ({kind}) fails: it repeats the signature of "
+                    f"event seq {seen_signatures[sig]} (a statement authorises one event)"
+                )
+            seen_signatures[sig] = seq
             if signers is not None:
                 problem = signature_problem(sig, key, actor, model, version, signers)
                 if problem is not None:
