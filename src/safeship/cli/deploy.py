@@ -20,7 +20,7 @@ def _signature(args: argparse.Namespace, action: str, fields: dict[str, Any]) ->
 
     if is_service(args.actor):
         raise InputError(
-            f"{args.actor!r}: names starting 'safeship-' are safeship's own automation; "
+            f"{args.actor!r}: names starting 'safeship-' are reserved for safeship's own automation; "
             "act as yourself (--as NAME)"
         )
     if args.key is None and not os.environ.get("SAFESHIP_SIGNING_KEY"):
