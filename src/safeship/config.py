@@ -91,6 +91,10 @@ class Settings:
     def dvc_remote_dir(self) -> Path:
         return self.state_dir / "dvc-remote"
 
+    @property
+    def is_sqlite(self) -> bool:
+        return self.db_url.startswith("sqlite")
+
     @classmethod
     def from_env(cls, cwd: Path | None = None) -> Settings:
         root = find_project_root(cwd)
@@ -340,6 +344,26 @@ class ReleaseParams(_Section):
     )
 
 
+class AccessParams(_Section):
+    """``access`` (issue 14): who signs, whose keys are revoked, who may move deployments."""
+
+    enforce: bool = Field(
+        default=False, description="require roles and signatures for people's deployment moves"
+    )
+    allowed_signers: str = Field(default=".allowed_signers", min_length=1)
+    revoked_keys: str = Field(default=".revoked_signers", min_length=1)
+    signature_max_age_s: int = Field(default=3600, ge=10)
+    clock_skew_s: int = Field(default=120, ge=0, le=3600)
+    roles: dict[str, list[str]] = Field(
+        default_factory=lambda: {
+            "promote": ["alice", "bob"],
+            "rollback": ["alice", "bob", "carol"],
+            "abort_canary": ["alice", "bob", "carol"],
+            "force": ["alice"],
+        }
+    )
+
+
 class ServingParams(_Section):
     """``serving``: the gateway's limits, timeouts and request log (issue 5)."""
 
@@ -500,6 +524,7 @@ class Params(_Section):
     monitor: MonitorParams = Field(default_factory=MonitorParams)
     canary: CanaryParams = Field(default_factory=CanaryParams)
     shadow: ShadowParams = Field(default_factory=ShadowParams)
+    access: AccessParams = Field(default_factory=AccessParams)
 
 
 def _allowed_keys(loc: tuple[int | str, ...]) -> list[str]:

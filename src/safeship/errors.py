@@ -77,3 +77,13 @@ class RegistryBusyError(SafeshipError):
 
     exit_code = 9
     retryable = True
+
+
+class SignatureInvalid(InputError):
+    """A signature is missing, malformed, by an unknown or revoked key, or over other data."""
+
+
+class AccessDenied(SafeshipError):
+    """The verified actor does not hold the role the operation needs (params.yaml access)."""
+
+    exit_code = 10

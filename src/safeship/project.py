@@ -49,6 +49,9 @@ def init_project(settings: Settings) -> InitResult:
     settings.state_dir.mkdir(parents=True, exist_ok=True)
     (settings.state_dir / ".gitignore").write_text("*\n", encoding="utf-8")
     settings.dvc_remote_dir.mkdir(parents=True, exist_ok=True)
+    from safeship.access.audit import ensure_service_key
+
+    ensure_service_key(settings.state_dir)  # issue 14: this deployment's signing key
 
     from dvc.exceptions import DvcException
     from dvc.repo import Repo

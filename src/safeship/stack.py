@@ -46,6 +46,12 @@ class Stack:
             "SAFESHIP_HOME": str(settings.state_dir),
             "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
         }
+        # issue 14: with PREFECT_SERVER_API_AUTH_STRING the server asks for it; the serving
+        # process and clients started from here send it; the API answers only its own UI.
+        server_auth = os.environ.get("PREFECT_SERVER_API_AUTH_STRING")
+        if server_auth:
+            self.env.setdefault("PREFECT_API_AUTH_STRING", server_auth)
+        self.env.setdefault("PREFECT_SERVER_API_CORS_ALLOWED_ORIGINS", self.ui_url)
 
     @property
     def api_url(self) -> str:

@@ -44,7 +44,7 @@ def two_versions(release_project: Path) -> Iterator[Registry]:
         register(registry, model=MODEL, path=path, version=version, author="dave", actor="t")
         for status in ("validated", "gated", "approved"):
             registry.move_status(MODEL, version, status, actor="t")
-        registry.promote(MODEL, version, actor="t")
+        registry.promote(MODEL, version, actor="safeship-test")
     try:
         yield registry
     finally:
