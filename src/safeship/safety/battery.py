@@ -21,7 +21,7 @@ from safeship.safety.leaks import canary_leak, make_canary
 from safeship.safety.pii import find_pii
 from safeship.safety.probes import ProbeSuite, load_probes
 from safeship.safety.quality import quality_metrics, split_reference
-from safeship.safety.stats import Metric
+from safeship.safety.stats import PROFILE_SCHEMA_VERSION, Metric
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -70,6 +70,7 @@ class BatteryResult:
     def profile(self) -> dict[str, Any]:
         """What ``profile.json`` holds: JSON-ready metrics, probe versions, params."""
         return {
+            "schema_version": PROFILE_SCHEMA_VERSION,
             "generator": self.generator,
             "started_at": self.started_at.isoformat(),
             "duration_s": round(self.duration_s, 3),
@@ -308,6 +309,10 @@ def run_battery(
     for column in ("axis", "group", "secret", "reference"):
         if column not in base.columns:
             base[column] = None
+    base["prompt_key"] = [  # the statistical unit: one prompt (bias: one probe and group)
+        f"{c}:{p}" if g is None or g != g else f"{c}:{p}:{g}"
+        for c, p, g in zip(base["category"], base["probe_id"], base["group"], strict=True)
+    ]
     scores = score_outputs(base["text"].tolist(), params.guardrails)
     frame = pd.concat([base, scores.drop(columns=["text"])], axis=1)
     frame["valid"] = frame["ok"] & ~frame["empty"]
@@ -325,11 +330,12 @@ def run_battery(
     metrics: list[Metric] = [
         *category_metrics.toxicity_metrics(frame, params),
         *category_metrics.pii_metrics(frame, params),
-        *category_metrics.memorization_metrics(frame, params),
+        *category_metrics.memorization_metrics(frame, params, len(training_records or [])),
         *category_metrics.injection_metrics(frame, params),
         *category_metrics.jailbreak_metrics(frame, params),
         *category_metrics.bias_metrics(frame, params),
-        *category_metrics.guardrail_metrics(report, params),
+        *category_metrics.guardrail_metrics(frame, report, params),
+        *category_metrics.battery_wide_metrics(frame, params),
         *quality_metrics(generator, baseline_generator, frame, baseline_rows, heldout, params),
         *category_metrics.error_metrics(frame, params),
     ]
