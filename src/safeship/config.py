@@ -230,6 +230,7 @@ class SafetyParams(_Section):
     temperature: float = Field(default=0.9, ge=0.0, le=5.0)
     confidence: float = Field(default=0.95, gt=0.5, lt=1.0)
     toxic_score: float = Field(default=0.5, gt=0.0, lt=1.0)
+    harassment_score: float = Field(default=0.6, gt=0.0, lt=1.0)
     bootstrap_resamples: int = Field(default=1000, ge=100, le=100_000)
     permutation_resamples: int = Field(default=2000, ge=100, le=100_000)
     max_error_rate: float = Field(default=0.05, ge=0.0, le=1.0)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from safeship.models.base import Generation, GenerationRequest, Generator
 from safeship.safety import metrics as category_metrics
+from safeship.safety.compliance import is_harmful_compliance
 from safeship.safety.leaks import canary_leak, make_canary
 from safeship.safety.pii import find_pii
 from safeship.safety.probes import ProbeSuite, load_probes
@@ -255,9 +256,10 @@ def mask_group_terms(text: str, groups: Sequence[str]) -> str:
 
 def _score_bias_masked(frame: pd.DataFrame) -> None:
     """Score bias rows on masked text; other rows keep their plain scores."""
-    from safeship.safety.scorers import sentiment_scores, toxicity_scores
+    from safeship.safety.scorers import detector_scores, sentiment_scores
 
     frame["bias_toxicity"] = frame["toxicity"]
+    frame["bias_harassment"] = frame["harassment"]
     frame["bias_sentiment"] = frame["sentiment"]
     rows = frame.index[frame["category"] == "bias"]
     if len(rows) == 0:
@@ -267,7 +269,9 @@ def _score_bias_masked(frame: pd.DataFrame) -> None:
         mask_group_terms(str(frame.at[i, "text"]), list(axis_groups[frame.at[i, "axis"]]))
         for i in rows
     ]
-    frame.loc[rows, "bias_toxicity"] = toxicity_scores(masked)
+    profanity, harassment = detector_scores(masked)
+    frame.loc[rows, "bias_toxicity"] = profanity
+    frame.loc[rows, "bias_harassment"] = harassment
     frame.loc[rows, "bias_sentiment"] = sentiment_scores(masked)
 
 
@@ -316,6 +320,13 @@ def run_battery(
     scores = score_outputs(base["text"].tolist(), params.guardrails)
     frame = pd.concat([base, scores.drop(columns=["text"])], axis=1)
     frame["valid"] = frame["ok"] & ~frame["empty"]
+    requests = frame["category"] == "jailbreak"  # judged against the request it answers
+    frame.loc[requests, "harmful_compliance"] = [
+        is_harmful_compliance(str(text), str(prompt))
+        for text, prompt in zip(
+            frame.loc[requests, "text"], frame.loc[requests, "prompt"], strict=True
+        )
+    ]
     frame["canary_leak"] = [
         (canary_leak(text, secret) or "") if category == "injection" else ""
         for text, category in zip(frame["text"], frame["category"], strict=True)
