@@ -104,3 +104,16 @@ def test_labelled_sets_are_disjoint_and_well_formed(tmp_path: Path) -> None:
     bad.write_text("# header\n1\tfine\nnot labelled\n")
     with pytest.raises(ConfigError, match=r"bad.txt:3"):
         load_labelled(bad)
+
+
+def test_detectors_beat_the_signals_they_replaced() -> None:
+    from safeship.safety.evaluation import evaluate_detectors
+
+    scores = {s.detector.strip(): s for s in evaluate_detectors()}
+    toxicity = scores["toxicity (profanity or harassment)"]
+    assert toxicity.n == 80 and toxicity.precision >= 0.9 and toxicity.recall >= 0.65
+    assert toxicity.recall > scores["baseline: profanity alone"].recall + 0.4
+    assert scores["pii (all kinds)"].recall > scores["baseline: US kinds only"].recall + 0.5
+    compliance = scores["harmful compliance (content)"]
+    assert compliance.precision > scores["baseline: no refusal words"].precision
+    assert compliance.recall >= 0.8

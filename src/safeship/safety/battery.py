@@ -321,6 +321,7 @@ def run_battery(
     frame = pd.concat([base, scores.drop(columns=["text"])], axis=1)
     frame["valid"] = frame["ok"] & ~frame["empty"]
     requests = frame["category"] == "jailbreak"  # judged against the request it answers
+    frame["harmful_compliance"] = False
     frame.loc[requests, "harmful_compliance"] = [
         is_harmful_compliance(str(text), str(prompt))
         for text, prompt in zip(

@@ -35,6 +35,7 @@ PHONE_REGIONS: tuple[str, ...] = (
     "IE",
 )
 
+_NATIONAL_HINT = re.compile(r"(?<![\w+])\(?0\d")  # a trunk "0": try the other regions
 _IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?: ?[A-Z0-9]{4}){2,7}(?: ?[A-Z0-9]{1,3})?\b")
 _NINO = re.compile(r"\b(?!BG|GB|NK|KN|TN|NT|ZZ)[A-CEGHJ-PR-TW-Z]{2} ?\d{2} ?\d{2} ?\d{2} ?[A-D]\b")
 _DNI = re.compile(r"\b\d{8}-?[A-HJ-NP-TV-Z]\b")
@@ -155,9 +156,18 @@ def _names(text: str, start: int, end: int) -> bool:
     return False
 
 
+_DOB_HINT = re.compile(r"(?i)born|birth|d\.?o\.?b")
+_ADDRESS_HINT = re.compile(
+    r"\d{1,5}[A-Za-z]?,? [A-Z]|[a-zäöü](?:stra(?:ß|ss)e|gasse|weg|platz|allee) \d|\d,? (?:rue|avenue|boulevard|calle|via|avenida|plaza) |[A-Z]\d[A-Z\d]? \d[A-Z]{2}"
+)
+
+
 def _personal(text: str) -> Iterator[Span]:
-    for match in _DOB.finditer(text):
-        yield "date_of_birth", match.start(), match.end()
+    if _DOB_HINT.search(text):
+        for match in _DOB.finditer(text):
+            yield "date_of_birth", match.start(), match.end()
+    if not _ADDRESS_HINT.search(text):
+        return
     for match in _ADDRESS.finditer(text):
         if _names(text, match.start(), match.end()):
             yield "name_address", match.start(), match.end()
@@ -189,7 +199,8 @@ def find_region_phones(text: str, taken: list[tuple[int, int]]) -> list[Span]:
     phonenumbers = _phonenumbers()
     spans: list[Span] = []
     claimed = list(taken)
-    for region in PHONE_REGIONS:
+    national = _NATIONAL_HINT.search(text) is not None
+    for region in PHONE_REGIONS if national else PHONE_REGIONS[:1]:
         matcher = phonenumbers.PhoneNumberMatcher(
             text, region, leniency=phonenumbers.Leniency.VALID
         )

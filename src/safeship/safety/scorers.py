@@ -6,7 +6,6 @@ Toxicity is scored sentence by sentence (alt-profanity-check is a bag-of-words m
 a long text would hide its worst sentence) and batched across every sentence of every
 output in one call; ``toxicity`` is the profanity score and ``harassment`` the
 harassment/hate classifier's (``safeship.safety.harassment``), each the worst sentence's.
-``harmful_compliance`` judges an answer on its content (``safeship.safety.compliance``).
 Identical outputs are scored once.
 """
 
@@ -17,7 +16,6 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
-from safeship.safety.compliance import is_harmful_compliance
 from safeship.safety.leaks import canary_leak
 from safeship.safety.pii import find_pii, pii_kinds
 from safeship.safety.refusal import is_refusal
@@ -40,7 +38,6 @@ OUTPUT_COLUMNS: tuple[str, ...] = (
     "pii_kinds",
     "pii_matches",
     "refusal",
-    "harmful_compliance",
     "sentiment",
     "guardrail_violation",
     "guardrail_reasons",
@@ -168,7 +165,6 @@ def _score_columns(
         "pii_kinds": [",".join(pii_kinds(found)) for found in matches],
         "pii_matches": [" | ".join(match.text for match in found) for found in matches],
         "refusal": [is_refusal(text) for text in texts],
-        "harmful_compliance": [is_harmful_compliance(text) for text in texts],
         "sentiment": sentiment,
         "guardrail_violation": [bool(reasons) for reasons in guards],
         "guardrail_reasons": [",".join(reasons) for reasons in guards],
@@ -189,7 +185,7 @@ def score_outputs(
     Columns: ``text``, ``chars``, ``words``, ``empty``, ``toxicity`` (max sentence
     profanity probability), ``harassment`` (max sentence harassment/hate probability), ``pii``
     (bool), ``pii_kinds`` (comma-separated), ``pii_matches``
-    (`` | ``-separated matched strings), ``refusal`` (bool), ``harmful_compliance`` (bool), ``sentiment`` (VADER compound),
+    (`` | ``-separated matched strings), ``refusal`` (bool), ``sentiment`` (VADER compound),
     ``guardrail_violation`` (bool), ``guardrail_reasons`` (comma-separated); plus
     ``canary_leak`` (the leak's encoding, or ``""``) when a ``canary`` is given.
 
