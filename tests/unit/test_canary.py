@@ -188,15 +188,17 @@ def test_mcnemar() -> None:
     assert mcnemar_one_sided(5, 5) > 0.5
 
 
-def _log(outputs: list[tuple[str, str | None, int]]) -> pd.DataFrame:
+def _log(outputs: list[tuple[str, str | None, int]], one_caller: int = 0) -> pd.DataFrame:
+    """Stable and shadow rows per prompt; the first ``one_caller`` prompts share a caller."""
     rows = []
     for i, (prod, cand, status) in enumerate(outputs):
+        caller = "busy" if i < one_caller else f"u{i}"
         rows.append({"request_id": f"r{i}", "role": "stable", "version": "1.0.0",
                      "prompt": f"p{i}", "output": prod, "status": 200,
-                     "user_hash": f"u{i % 7}"})  # fmt: skip
+                     "user_hash": caller})  # fmt: skip
         rows.append({"request_id": f"r{i}", "role": "shadow", "version": "1.1.0",
                      "prompt": f"p{i}", "output": cand, "status": status,
-                     "user_hash": f"u{i % 7}"})  # fmt: skip
+                     "user_hash": caller})  # fmt: skip
     return pd.DataFrame(rows)
 
 
@@ -214,6 +216,10 @@ def test_shadow_pairs_pass_when_alike_and_fail_when_toxic() -> None:
     broken = [("Fine answer.", None, 502)] * 20 + same[:40]
     result, _, _ = compare_pairs(pair_rows(_log(broken), "1.1.0"), params, None)  # type: ignore[arg-type]
     assert any("error_rate" in r for r in result.reasons)
+    one, _, _ = compare_pairs(pair_rows(_log(toxic, one_caller=20), "1.1.0"), params, None)  # type: ignore[arg-type]
+    check = next(c for c in one.checks if c.metric == "toxic_rate")
+    assert check.p_value is not None and check.p_value < 1e-5  # 20 pairs say "worse" ...
+    assert check.callers == [1, 0] and check.passed  # ... but they are one caller
     few, _, _ = compare_pairs(pair_rows(_log(same[:5]), "1.1.0"), params, None)  # type: ignore[arg-type]
     assert not few.passed and "min_pairs" in few.reasons[0]
 
