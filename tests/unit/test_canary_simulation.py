@@ -6,26 +6,35 @@ from __future__ import annotations
 
 import pytest
 
-from safeship.canary.simulate import MIXES, Change, canary_requests, rollback_rate, simulate
+from safeship.canary.simulate import (
+    MIXES,
+    Change,
+    canary_requests,
+    rollback_rate,
+    simulate,
+    with_callers,
+)
 from safeship.config import CanaryParams
 
 pytestmark = pytest.mark.slow
-RUNS = 60
+RUNS = 40
 
 
 @pytest.mark.parametrize("mix", ["lognormal", "pii_2pct_callers", "harsh_1pct_callers"])
 def test_aa_rollouts_rarely_roll_back_with_sticky_uneven_callers(mix: str) -> None:
     """The issue's mix (2% of callers produce most PII) rolled back 12% of A/A canaries
     with the per-request test; the caller-level test must stay at its level (<= 1%:
-    at most one of 60 runs, which a 12% false-rollback rate would exceed ~99.9% of the time)."""
+    at most one of 40 runs; a 12% false-rollback rate gives two or more 96% of the time)."""
     rate, metrics = rollback_rate(CanaryParams(), MIXES[mix], Change(), RUNS, seed=1000)
     assert rate <= 1 / RUNS, metrics
 
 
 def test_five_fold_toxicity_is_rolled_back_at_the_first_step() -> None:
-    params = CanaryParams(steps=[5], min_requests=5000, max_step_duration_s=4000)
+    """4000 callers (log-normal activity), 10 canary requests per check at the 5% step."""
+    params = CanaryParams(steps=[5], min_requests=5000, max_step_duration_s=3000)
     change = Change(rate_factor={"toxic": 5.0})
-    results = [simulate(params, MIXES["lognormal"], change, seed) for seed in range(30)]
+    mix = with_callers(MIXES["lognormal"], 4000)
+    results = [simulate(params, mix, change, seed, rate=20) for seed in range(30)]
     rolled = [r for r in results if r.outcome == "rolled_back"]
     assert len(rolled) >= 27
     assert all(r.verdict and r.verdict.breach and r.verdict.breach.metric == "toxicity_rate"
@@ -46,4 +55,4 @@ def test_slow_candidate_is_rolled_back() -> None:
     results = [simulate(CanaryParams(), MIXES["lognormal"], change, seed) for seed in range(20)]
     rolled = [r for r in results if r.outcome == "rolled_back"]
     assert len(rolled) >= 19
-    assert all(r.steps[-1]["weight"] == 5 for r in rolled)
+    assert all(r.steps[-1]["weight"] <= 25 for r in rolled)  # 5% step: ~20 callers
