@@ -411,6 +411,8 @@ class CanaryParams(_Section):
         "toxicity_rate",
         "pii_rate",
         "guardrail_rate",
+        "refusal_rate",
+        "quality_rate",
     )
 
     enabled: bool = True
@@ -422,7 +424,7 @@ class CanaryParams(_Section):
     min_stable_requests: int = Field(default=50, ge=0, le=10_000_000)
     max_step_duration_s: float = Field(default=1800.0, gt=0.0, le=7 * 86_400.0)
     check_interval_s: float = Field(default=10.0, gt=0.0, le=3600.0)
-    alpha: float = Field(default=0.05, gt=0.0, lt=0.5)
+    alpha: float = Field(default=0.01, gt=0.0, lt=0.5)
     ratios: list[Annotated[float, Field(gt=1.0, le=1000.0)]] = Field(
         default_factory=lambda: [2.0, 3.0, 5.0, 8.0], min_length=1
     )
@@ -432,7 +434,12 @@ class CanaryParams(_Section):
             "toxicity_rate": 0.01,
             "pii_rate": 0.01,
             "guardrail_rate": 0.01,
+            "refusal_rate": 0.02,
+            "quality_rate": 0.02,
         }
+    )
+    allowed_ratio: dict[str, Annotated[float, Field(ge=1.0, le=1000.0)]] = Field(
+        default_factory=lambda: dict.fromkeys(CanaryParams.METRICS, 2.0)
     )
     toxic_score: float = Field(default=0.5, gt=0.0, lt=1.0)
     max_latency_p95_ratio: float = Field(default=2.0, gt=1.0, le=1000.0)
@@ -444,7 +451,7 @@ class CanaryParams(_Section):
     live_min_rps: float = Field(default=1.0, ge=0.0, le=1_000_000.0)
     stale_after_s: float = Field(default=600.0, ge=1.0, le=7 * 86_400.0)
 
-    @field_validator("allowed_delta")
+    @field_validator("allowed_delta", "allowed_ratio")
     @classmethod
     def _known_metrics(cls, value: dict[str, float]) -> dict[str, float]:
         unknown = sorted(set(value) - set(cls.METRICS))
