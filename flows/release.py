@@ -23,11 +23,12 @@ from pydantic import Field
 
 from flows.canary import CanaryRolledBack, canary_rollout, shadow_evaluation
 from safeship.config import Settings
+from safeship.dashboard.links import review_url
 from safeship.errors import SafeshipError
 from safeship.release.approvals import ApprovalInput, Shown, complete
 from safeship.release.request import ReleaseRequest
 from tasks import release as t
-from tasks.artifacts import publish_artifacts, summary_markdown
+from tasks.artifacts import publish_artifacts, publish_review_artifacts, summary_markdown
 from tasks.common import load_params_task
 
 POLL_INTERVAL_S = 1
@@ -53,6 +54,7 @@ def _approval_description(
         "",
         f"Gate: **{'passed' if gate['passed'] else 'failed'}** for the {gate['risk_tier']} tier.",
         f"Approvals so far: {', '.join(sorted(approved)) or 'none'} ({len(approved)}/{required}).",
+        f"Review everything on one page: {review_url(model, version) or 'no dashboard running'}",
         f"Reports: `{bundle}`",
         "",
         "Enter your name as listed in params.yaml, and `approve` or `reject`.",
@@ -122,6 +124,9 @@ def release(request: ReleaseRequest = ReleaseRequest()) -> dict[str, Any]:  # no
     tier = gate["risk_tier"]
     policy = params.release.tiers[tier]
     shown: Shown = t.current_hashes_task(model, version)
+    publish_review_artifacts(
+        model, version, run_id, gate, settings.project_root / "reports", bundle
+    )
     approved: set[str] = set()
     deadline = time.monotonic() + policy.approval_timeout_s
     started = time.perf_counter()
