@@ -17,6 +17,7 @@ import pytest
 from safeship.config import Settings
 from safeship.dashboard.app import create_app
 from safeship.dashboard.context import Context
+from safeship.incidents import sync
 from safeship.testing.browser import CHROMIUM, ServerThread, loopback_browser
 from safeship.testing.dashboard import seed_state
 
@@ -38,6 +39,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Cont
     )
     ctx = Context.open(settings, prefect_api="http://127.0.0.1:9/api")
     seed_state(ctx.registry, ctx.reports, ctx.request_log)
+    sync(ctx.registry)  # the seeded automatic rollback and alert open incidents
     ctx.ledger.refresh()
     with ServerThread(create_app(ctx, watch_ledger=False)) as server:
         yield server.url, ctx
@@ -69,6 +71,7 @@ def test_pages_render_links_resolve_and_nothing_leaves_loopback(
         head = ctx.ledger.result.head_hash or "?"
         assert head in page.locator("#ledger-status").inner_text()
         assert "not reachable" in page.locator("#prefect-status").inner_text()
+        assert page.locator("#incidents tbody tr").count() == 2
         assert _links_answer(page, base) >= 8
 
         page.goto(base + "/model/alpha/1.1.0/")

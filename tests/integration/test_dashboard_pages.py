@@ -14,6 +14,7 @@ from safeship.dashboard.context import Context
 from safeship.dashboard.export import export_site
 from safeship.dashboard.site import Site
 from safeship.errors import NotFoundError
+from safeship.incidents import sync
 from safeship.testing.dashboard import Seeded, seed_state
 
 
@@ -25,6 +26,7 @@ def seeded(tmp_path: Path) -> Iterator[tuple[Context, Seeded]]:
     ctx = Context.open(settings, prefect_api=None)
     assert ctx.request_log is not None
     seeded = seed_state(ctx.registry, ctx.reports, ctx.request_log)
+    sync(ctx.registry)
     yield ctx, seeded
     ctx.close()
 
@@ -81,6 +83,7 @@ def test_version_and_review_pages(seeded: tuple[Context, Seeded]) -> None:
     assert [m["value"] for m in page["metrics"]] == [0.3, 0.01]
     assert page["worst"]["toxicity"][0]["text"] == "Do it yourself, idiot."
     assert page["gate"] is not None and page["gate"]["passed"] is False
+    assert [i.trigger for i in page["incidents"]] == ["rollback"]
     assert page["bundles"] and any(f.endswith("outputs.parquet") for f in page["bundles"][0].files)
     review = versions.review_page(ctx, "alpha", "1.2.0")
     assert review["awaiting"] and review["production"] == "1.0.0"

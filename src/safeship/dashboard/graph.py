@@ -158,7 +158,10 @@ def to_svg(graph: Graph, title: str) -> str:
         f'width="{width:.0f}" height="{height:.0f}" viewBox="0 0 {width:.0f} {height:.0f}" '
         f'class="lineage" role="img" aria-label="{escape(title)}">',
         f"<title>{escape(title)}</title>",
-        '<g fill="none" stroke="#8c959f" stroke-width="1.2">',
+        '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" '
+        'markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" '
+        'fill="#8c959f"/></marker></defs>',
+        '<g fill="none" stroke="#8c959f" stroke-width="1.2" marker-end="url(#arrow)">',
     ]
     for a, b in graph.edges:
         ax, ay = _centre(graph.nodes[a])

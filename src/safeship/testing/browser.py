@@ -88,7 +88,9 @@ def screenshots(pages: dict[str, str], out_dir: Path) -> list[Path]:
     written = []
     with loopback_browser() as (page, outside):
         for name, url in pages.items():
-            page.goto(url, wait_until="load")
+            response = page.goto(url, wait_until="load")
+            if response is None or response.status >= 400:
+                raise RuntimeError(f"{url} answered {response.status if response else 'nothing'}")
             target = out_dir / f"{name}.png"
             page.screenshot(path=str(target), full_page=True)
             written.append(target)
