@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from safeship.dashboard.health import ScoreCache
 from safeship.dashboard.sources import LedgerWatch
 
 if TYPE_CHECKING:
@@ -30,6 +31,7 @@ class Context:
     request_log_url: str | None
     health_window_s: int = 3600
     ledger: LedgerWatch = field(init=False)
+    scores: ScoreCache = field(default_factory=ScoreCache)
     _request_log: RequestLog | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:

@@ -14,7 +14,7 @@ from typing import Any
 from safeship.dashboard import graph as lineage_graph
 from safeship.dashboard import queries
 from safeship.dashboard.context import Context
-from safeship.dashboard.health import Health, model_health
+from safeship.dashboard.health import Health, health_of
 from safeship.dashboard.sources import PrefectView, prefect_view
 from safeship.incidents import list_incidents
 
@@ -51,14 +51,13 @@ def overview(ctx: Context) -> dict[str, Any]:
     rows = queries.model_rows(ctx.registry)
     rollbacks = queries.last_rollbacks(ctx.registry)
     view = prefect(ctx)
-    health: dict[str, Health | None] = {}
     log = ctx.request_log
-    for row in rows:
-        health[row.name] = (
-            model_health(log, row.name, ctx.params.safety, window_s=ctx.health_window_s)
-            if log is not None
-            else None
-        )
+    names = [row.name for row in rows]
+    health: dict[str, Health] | dict[str, None] = (
+        health_of(log, names, ctx.params.safety, window_s=ctx.health_window_s, cache=ctx.scores)
+        if log is not None
+        else dict.fromkeys(names)
+    )
     pending = [
         {
             "model": row.name,
