@@ -284,7 +284,7 @@ def _dashboard_outputs(stack: Any) -> None:
              "version-demo-chat-1.2.0": f"{base}/model/demo-chat/1.2.0/",
              "lineage-demo-chat": f"{base}/lineage/demo-chat/",
              "timeline-demo-chat": f"{base}/timeline/demo-chat/", "drills": f"{base}/drills/",
-             "safety-demo-chat-1.2.0": f"{base}/safety/demo-chat/1.2.0/"}  # fmt: skip
+             "safety-demo-chat-1.1.0": f"{base}/safety/demo-chat/1.1.0/"}  # fmt: skip
     try:
         shots = screenshots(pages, SHOTS / "screenshots")
         print(f"screenshots: {SHOTS.relative_to(ROOT)}/screenshots/ ({len(shots)} pages)")

@@ -135,3 +135,34 @@ def test_export_writes_a_site_whose_links_all_resolve(
             assert (page.parent / href).resolve().is_file(), f"{page}: broken link {href}"
             checked += 1
     assert checked > 50
+
+
+def test_pages_with_a_reachable_prefect_api(seeded: tuple[Context, Seeded]) -> None:
+    """A stand-in for the two Prefect REST endpoints the dashboard reads (the real server
+    is exercised by `make demo`): the paused run of the awaiting version is linked."""
+    from fastapi import FastAPI
+
+    from safeship.testing.browser import ServerThread
+    from safeship.testing.dashboard import RUN_ID
+
+    api = FastAPI()
+
+    @api.post("/api/flow_runs/filter")
+    def runs() -> list[dict[str, object]]:
+        return [{"id": RUN_ID, "name": "brave-otter", "state": {"type": "PAUSED"}}]
+
+    @api.post("/api/deployments/filter")
+    def deployments() -> list[dict[str, object]]:
+        return [{"name": "rollback-drill", "schedules": [{"schedule": {"cron": "0 7 * * 1"}}]}]
+
+    ctx, seed = seeded
+    with ServerThread(api) as prefect:
+        ctx.prefect_api = prefect.url + "/api"
+        site = Site(ctx, "server")
+        overview = site.overview()
+        review = site.review(*seed.awaiting)
+        drills = site.drills()
+    run_url = f"{prefect.url}/runs/flow-run/{RUN_ID}"
+    assert f'href="{run_url}"' in overview and "brave-otter" in overview
+    assert f"safeship approve {RUN_ID}" in review and f'href="{run_url}"' in review
+    assert "0 7 * * 1" in drills

@@ -204,10 +204,14 @@ def drill_schedule(ctx: Context) -> dict[str, Any] | None:
         response.raise_for_status()
         found = response.json()
     except (httpx.HTTPError, ValueError) as error:
-        return {"error": f"{type(error).__name__}: {error}"[:200]}
+        return {
+            "error": f"{type(error).__name__}: {error}"[:200],
+            "deployments": 0,
+            "schedules": [],
+        }
     schedules = [
         (s.get("schedule") or {}).get("cron") or (s.get("schedule") or {}).get("interval")
         for d in found
         for s in d.get("schedules") or []
     ]
-    return {"deployments": len(found), "schedules": [str(s) for s in schedules if s]}
+    return {"error": None, "deployments": len(found), "schedules": [str(s) for s in schedules if s]}
