@@ -13,7 +13,7 @@ export TRANSFORMERS_OFFLINE := 1
 export PREFECT_HOME := $(CURDIR)/.safeship/prefect
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: setup lint test test-fast demo up bench clean
+.PHONY: setup lint browser test test-fast demo up bench clean
 
 setup: $(STAMP)
 
@@ -28,13 +28,17 @@ lint: setup
 	$(BIN)/ruff format --check src flows tasks scripts tests benchmarks
 	$(BIN)/mypy
 
-test: lint
+# Browser tests (tests/e2e) drive Debian's Chromium with Playwright; never a browser download.
+browser:
+	test -x /usr/bin/chromium || { apt-get update -q && apt-get install -y -q chromium chromium-driver; }
+
+test: lint browser
 	$(BIN)/python -m pytest -q
 
 test-fast: setup
 	$(BIN)/python -m pytest -q -m "not slow"
 
-demo: setup
+demo: setup browser
 	$(BIN)/python -m scripts.demo
 
 up: setup

@@ -23,12 +23,13 @@ from pydantic import Field
 
 from flows.canary import CanaryRolledBack, canary_rollout, shadow_evaluation
 from safeship.config import Settings
+from safeship.dashboard.links import review_url
 from safeship.errors import SafeshipError
 from safeship.release.approvals import ApprovalInput, Subject, complete
 from safeship.release.bundle import bundle_dir
 from safeship.release.request import ReleaseRequest
 from tasks import release as t
-from tasks.artifacts import publish_artifacts, summary_markdown
+from tasks.artifacts import publish_artifacts, publish_review_artifacts, summary_markdown
 from tasks.common import load_params_task
 
 POLL_INTERVAL_S = 1
@@ -57,6 +58,7 @@ def _approval_description(
         f"Gate: **{'passed' if gate['passed'] else 'failed'}** for the {gate['risk_tier']} tier.",
         f"Approvals so far: {', '.join(sorted(approved)) or 'none'} ({len(approved)}/{required}).",
         f"Artifact `{subject.artifact_hash}`, safety profile `{subject.profile_hash}`.",
+        f"Review everything on one page: {review_url(subject.model, subject.version) or 'no dashboard running'}",
         f"Reports: `{bundle}`",
         "",
         "Approvals are signed. Either approve from a shell (signs and sends, then prints the "
@@ -133,6 +135,9 @@ def release(request: ReleaseRequest) -> dict[str, Any]:
     policy = params.release.tiers[tier]
     shown = t.current_hashes_task(model, version)
     subject = Subject(run_id=run_id, model=model, version=version, **shown.model_dump())
+    publish_review_artifacts(
+        model, version, run_id, gate, settings.project_root / "reports", bundle
+    )
     t.request_approval_task(subject, policy.approvals_required)
     approved: dict[str, str] = {}  # verified approver -> key fingerprint
     seen: set[str] = set()  # signature digests already used in this run

@@ -136,15 +136,39 @@ def show_unsigned_refusal(run_id: str) -> None:
             time.sleep(0.5)
 
 
+SHOTS = ROOT / "reports" / "demo-dashboard"
+
+
+def review_screenshot(dashboard: str | None, shot: set[str]) -> None:
+    """A screenshot of the dashboard's review page of each release awaiting approval."""
+    from safeship.config import Settings
+    from safeship.dashboard.queries import model_rows
+    from safeship.registry.store import Registry
+    from safeship.testing.browser import screenshots
+
+    if dashboard is None:
+        return
+    with Registry.open(Settings.from_env()) as registry:
+        waiting = [(row.name, v) for row in model_rows(registry) for v in row.awaiting]
+    for model, version in waiting:
+        if f"{model} {version}" not in shot:
+            shot.add(f"{model} {version}")
+            page = f"{dashboard}/review/{model}/{version}/"
+            screenshots({f"review-{model}-{version}": page}, SHOTS / "screenshots")
+
+
 class ScriptedApprover(threading.Thread):
     """Answers every paused release run with signed approvals from alice, then bob (DEMO
-    KEYS); the very first pause first gets an unsigned input, which is refused."""
+    KEYS), after a screenshot of the dashboard's review page, as an approver would read it;
+    the very first pause first gets an unsigned input, which is refused."""
 
-    def __init__(self, keys_dir: Path) -> None:
+    def __init__(self, keys_dir: Path, dashboard: str | None = None) -> None:
         super().__init__(daemon=True)
         self.stop = threading.Event()
         self.keys_dir = keys_dir
         self.shown_unsigned = False
+        self.dashboard = dashboard
+        self.shot: set[str] = set()
 
     def run(self) -> None:
         from prefect.client.orchestration import get_client
@@ -168,6 +192,7 @@ class ScriptedApprover(threading.Thread):
                 count = answered.get(key + pause)
                 if count is not None:
                     continue
+                review_screenshot(self.dashboard, self.shot)
                 if not self.shown_unsigned:
                     self.shown_unsigned = True
                     answered[key + pause] = 0
@@ -254,13 +279,12 @@ def main() -> int:
     from safeship.stack import Stack
 
     # free ports: the demo must not collide with a running `make up`
-    stack = Stack(
-        settings, project=WORKSPACE, prefect_port=Stack.free_port(), gateway_port=Stack.free_port()
-    )
+    stack = Stack(settings, project=WORKSPACE, prefect_port=Stack.free_port(),
+                  gateway_port=Stack.free_port(), dashboard_port=Stack.free_port())  # fmt: skip
     rows: list[dict[str, Any]] = []
     keys_dir = settings.state_dir / "demo-keys"
     make_demo_keys(keys_dir)
-    approver = ScriptedApprover(keys_dir)
+    approver = ScriptedApprover(keys_dir, stack.dashboard_url)
     try:
         say("starting the Prefect server")
         stack.start_server()
@@ -269,6 +293,9 @@ def main() -> int:
         )
         gateway = stack.start_gateway()
         os.environ["SAFESHIP_GATEWAY_URL"] = f"http://127.0.0.1:{stack.gateway_port}"
+        stack.start_dashboard()
+        os.environ["SAFESHIP_DASHBOARD_URL"] = stack.dashboard_url
+        say(f"dashboard: {stack.dashboard_url}/ (running for the demo's duration)")
         approver.start()
 
         say("1.0.0: baseline, trained on 85% of the corpus (two approvers required)")
@@ -298,9 +325,34 @@ def main() -> int:
         approver.stop.set()
         _flush_prefect_logs()
         _print_summary(rows, stack, gateway if "gateway" in locals() else False)
+        _dashboard_outputs(stack)
         stack.stop()
     expected = ["promoted", "promoted", "rejected"]
     return 0 if [r.get("decision") for r in rows] == expected else 1
+
+
+def _dashboard_outputs(stack: Any) -> None:
+    """The static export of the dashboard and a screenshot of each page, under reports/."""
+    from safeship.testing.browser import screenshots
+
+    if not any(name == "dashboard" for name, _ in stack.processes):
+        return
+    site = SHOTS / "site"
+    subprocess.run([sys.executable, "-m", "safeship", "dashboard", "--export", str(site),
+                    "--prefect-api", stack.api_url], cwd=WORKSPACE, env=stack.env, check=False)  # fmt: skip
+    base = stack.dashboard_url
+    pages = {"overview": f"{base}/", "version-demo-chat-1.1.0": f"{base}/model/demo-chat/1.1.0/",
+             "version-demo-chat-1.2.0": f"{base}/model/demo-chat/1.2.0/",
+             "lineage-demo-chat": f"{base}/lineage/demo-chat/",
+             "timeline-demo-chat": f"{base}/timeline/demo-chat/", "drills": f"{base}/drills/",
+             "safety-demo-chat-1.1.0": f"{base}/safety/demo-chat/1.1.0/"}  # fmt: skip
+    try:
+        shots = screenshots(pages, SHOTS / "screenshots")
+        print(f"screenshots: {SHOTS.relative_to(ROOT)}/screenshots/ ({len(shots)} pages)")
+    except Exception as error:  # noqa: BLE001 - screenshots are a by-product; say why they failed
+        print(f"screenshots not taken: {type(error).__name__}: {error}")
+    print(f"dashboard: {base}/ (stops with the demo; `make up` keeps one running)")
+    print(f"dashboard static export: {site.relative_to(ROOT)}/index.html")
 
 
 def _flush_prefect_logs() -> None:

@@ -3,6 +3,7 @@ opener and the params loader."""
 
 from __future__ import annotations
 
+import re
 from functools import partial
 
 from prefect import task as prefect_task
@@ -17,7 +18,7 @@ task = partial(prefect_task, cache_policy=NO_CACHE)
 
 def artifact_key(*parts: str) -> str:
     """A Prefect artifact key from its parts (keys allow lowercase letters, digits, dashes)."""
-    return "-".join(parts).lower().replace("_", "-").replace(".", "-")
+    return re.sub(r"[^a-z0-9-]+", "-", "-".join(parts).lower()).strip("-")[:100]
 
 
 def open_registry() -> Registry:

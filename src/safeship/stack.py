@@ -27,12 +27,14 @@ class Stack:
         *,
         prefect_port: int = 4200,
         gateway_port: int = 8700,
+        dashboard_port: int = 8750,
         project: Path | None = None,
     ) -> None:
         self.settings = settings
         self.project = project or settings.project_root
         self.prefect_port = prefect_port
         self.gateway_port = gateway_port
+        self.dashboard_port = dashboard_port
         self.processes: list[tuple[str, subprocess.Popen[bytes]]] = []
         self.logs = settings.state_dir / "logs"
         self.env = {
@@ -44,6 +46,7 @@ class Stack:
             "PREFECT_SERVER_API_PORT": str(prefect_port),
             "PREFECT_UI_API_URL": self.api_url,
             "SAFESHIP_HOME": str(settings.state_dir),
+            "SAFESHIP_DASHBOARD_URL": self.dashboard_url,
             "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
         }
         # issue 14: with PREFECT_SERVER_API_AUTH_STRING the server asks for it; the serving
@@ -56,6 +59,10 @@ class Stack:
     @property
     def api_url(self) -> str:
         return f"http://127.0.0.1:{self.prefect_port}/api"
+
+    @property
+    def dashboard_url(self) -> str:
+        return f"http://127.0.0.1:{self.dashboard_port}"
 
     @property
     def ui_url(self) -> str:
@@ -134,6 +141,16 @@ class Stack:
         self._wait_http("gateway", f"http://127.0.0.1:{self.gateway_port}/healthz", 60)
         return True
 
+    def start_dashboard(self) -> None:
+        """The status dashboard (``safeship dashboard``), reading this stack's Prefect API."""
+        self.check_port_free(self.dashboard_port, "dashboard")
+        self._start(
+            "dashboard",
+            [str(BIN / "safeship"), "dashboard", "--port", str(self.dashboard_port),
+             "--prefect-api", self.api_url],
+        )  # fmt: skip
+        self._wait_http("dashboard", f"{self.dashboard_url}/healthz", 60)
+
     def start_serving(self) -> None:
         self._start("serving", [sys.executable, "-m", "scripts.serve"])
 
@@ -165,6 +182,7 @@ def up() -> int:
     try:
         stack.start_server()
         gateway = stack.start_gateway()
+        stack.start_dashboard()
         stack.start_serving()
         print(
             f"Prefect UI:  {stack.ui_url}  (deployments: release, scheduled-release, rollback, rollback-drill, monitor, rescan)"
@@ -174,6 +192,7 @@ def up() -> int:
             if gateway
             else "gateway: not built yet"
         )
+        print(f"dashboard:   {stack.dashboard_url}/")
         print(f"logs:        {stack.logs}")
         print("Ctrl-C stops everything.")
         while all(p.poll() is None for _, p in stack.processes):

@@ -26,6 +26,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "approve",
     "traffic",
     "drill",
+    "dashboard",
+    "incident",
 )
 
 
