@@ -17,7 +17,7 @@ from sqlalchemy.exc import OperationalError
 
 from safeship.errors import DatabaseUnavailableError
 
-HEAD_REVISION = "0002_safety_profiles"
+HEAD_REVISION = "0003_api_keys"
 _WRITE_OPTION = "safeship_write"
 _LEDGER_LOCK_KEY = 7_301_955_114  # pg_advisory_xact_lock key for registry writes
 _upgraded: set[str] = set()
