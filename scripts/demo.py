@@ -291,7 +291,7 @@ def main() -> int:
         os.environ.update(
             {"PREFECT_API_URL": stack.api_url, "PREFECT_HOME": stack.env["PREFECT_HOME"]}
         )
-        gateway = stack.start_gateway()
+        gateway = stack.start_gateway(auth=False)  # the embedded demo: explicit, logged loudly
         os.environ["SAFESHIP_GATEWAY_URL"] = f"http://127.0.0.1:{stack.gateway_port}"
         stack.start_dashboard()
         os.environ["SAFESHIP_DASHBOARD_URL"] = stack.dashboard_url

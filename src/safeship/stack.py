@@ -131,13 +131,15 @@ class Stack:
         )
         self._wait_http("prefect-server", f"{self.api_url}/health", 120)
 
-    def start_gateway(self) -> bool:
+    def start_gateway(self, *, auth: bool = True) -> bool:
+        """``auth=False`` (the embedded demo only) starts it with ``--no-auth``."""
         from safeship.cli import COMMAND_MODULES
 
         if "gateway" not in COMMAND_MODULES:
             return False
         self.check_port_free(self.gateway_port, "gateway")
-        self._start("gateway", [str(BIN / "safeship"), "gateway", "--port", str(self.gateway_port)])
+        command = [str(BIN / "safeship"), "gateway", "--port", str(self.gateway_port)]
+        self._start("gateway", command + ([] if auth else ["--no-auth"]))
         self._wait_http("gateway", f"http://127.0.0.1:{self.gateway_port}/healthz", 60)
         return True
 
@@ -188,7 +190,8 @@ def up() -> int:
             f"Prefect UI:  {stack.ui_url}  (deployments: release, scheduled-release, rollback, rollback-drill, monitor, rescan)"
         )
         print(
-            f"gateway:     http://127.0.0.1:{stack.gateway_port}/v1"
+            f"gateway:     http://127.0.0.1:{stack.gateway_port}/v1  "
+            "(needs an API key: `safeship keys create NAME`)"
             if gateway
             else "gateway: not built yet"
         )

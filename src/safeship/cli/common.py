@@ -66,3 +66,26 @@ def warn(message: str) -> None:
     import sys
 
     print(f"warning: {message}", file=sys.stderr)
+
+
+class LazyChoices:
+    """argparse ``choices`` read from ``module.attribute`` only when a parse or help needs them.
+
+    Keeps heavy packages (the drills) out of building the parser for unrelated commands.
+    """
+
+    def __init__(self, module: str, attribute: str) -> None:
+        self._module = module
+        self._attribute = attribute
+
+    def _values(self) -> tuple[str, ...]:
+        import importlib
+
+        values: tuple[str, ...] = getattr(importlib.import_module(self._module), self._attribute)
+        return values
+
+    def __contains__(self, item: object) -> bool:
+        return item in self._values()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values())

@@ -12,6 +12,7 @@ from safeship.errors import InputError
 def _gateway(args: argparse.Namespace) -> int:
     from safeship.config import Settings, apply_offline_env, load_params
     from safeship.gateway import app as gateway_app
+    from safeship.gateway.auth import ENV_AUTH, ENV_METRICS_AUTH
     from safeship.gateway.logs import configure
 
     if args.workers < 1:
@@ -29,6 +30,10 @@ def _gateway(args: argparse.Namespace) -> int:
         os.environ[gateway_app.ENV_NO_REQUEST_LOG] = "1"
     if args.request_log_url:
         os.environ[gateway_app.ENV_REQUEST_LOG_URL] = args.request_log_url
+    if args.no_auth:
+        os.environ[ENV_AUTH] = "off"
+    if args.metrics_auth:
+        os.environ[ENV_METRICS_AUTH] = "on"
 
     import uvicorn
 
@@ -73,5 +78,14 @@ def add_commands(subparsers: Any) -> None:
         "--request-log-url",
         help="database URL of the request log (default: .safeship/requests.db, or the "
         "registry's PostgreSQL database)",
+    )
+    parser.add_argument(
+        "--no-auth",
+        action="store_true",
+        help="serve without API keys (embedded demo only; logged loudly). Same as "
+        "SAFESHIP_GATEWAY_AUTH=off",
+    )
+    parser.add_argument(
+        "--metrics-auth", action="store_true", help="require an API key for /metrics too"
     )
     parser.set_defaults(handler=_gateway)

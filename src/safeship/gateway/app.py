@@ -17,6 +17,7 @@ from typing import Any
 from fastapi import FastAPI, Request, Response  # route signatures are resolved at runtime
 
 from safeship.gateway import errors, intake, protocol
+from safeship.gateway.auth import ENV_AUTH, ENV_METRICS_AUTH
 from safeship.gateway.errors import GatewayError
 from safeship.gateway.service import Call, Gateway, GatewayConfig
 
@@ -82,7 +83,11 @@ def create_app(config: GatewayConfig) -> FastAPI:
         return await _generate(gateway, request, "chat")
 
     @app.get("/v1/models")
-    async def list_models() -> Response:
+    async def list_models(request: Request) -> Response:
+        try:
+            gateway.authenticate(request.headers.get("authorization"))
+        except GatewayError as error:
+            return _json(error.body(), error.status, {})
         return JSONResponse(_models(gateway))
 
     @app.get("/healthz")
@@ -91,9 +96,14 @@ def create_app(config: GatewayConfig) -> FastAPI:
         return JSONResponse(body, status_code=503 if body["status"] == "starting" else 200)
 
     @app.get("/metrics")
-    async def metrics() -> Response:
+    async def metrics(request: Request) -> Response:
         from fastapi.responses import Response as PlainResponse
 
+        if config.metrics_auth:
+            try:
+                gateway.authenticate(request.headers.get("authorization"))
+            except GatewayError as error:
+                return _json(error.body(), error.status, {})
         payload, content_type = gateway.metrics.render()
         return PlainResponse(payload, media_type=content_type)
 
@@ -101,10 +111,11 @@ def create_app(config: GatewayConfig) -> FastAPI:
 
 
 async def _generate(gateway: Gateway, request: Request, endpoint: protocol.Endpoint) -> Response:
-    from fastapi.responses import JSONResponse, StreamingResponse
+    from fastapi.responses import StreamingResponse
 
     call = Call(endpoint=endpoint)
     try:
+        key = gateway.authenticate(request.headers.get("authorization"))
         limit = gateway.params.max_prompt_chars * 4 + 65_536  # bytes: UTF-8 and JSON overhead
         length = request.headers.get("content-length")
         if length is not None and length.isdigit() and int(length) > limit:
@@ -119,11 +130,11 @@ async def _generate(gateway: Gateway, request: Request, endpoint: protocol.Endpo
         parsed = parse(body, gateway.params)
         call.stream, call.prompt, call.model = parsed.stream, parsed.logged_prompt, parsed.model
         generations = await gateway.serve(
-            call, parsed, request.headers.get(PIN_HEADER), request.headers.get(USER_HEADER)
+            call, parsed, request.headers.get(PIN_HEADER), request.headers.get(USER_HEADER), key
         )
     except GatewayError as error:
         gateway.finish(call, error.status, error=error)
-        return JSONResponse(error.body(), status_code=error.status, headers=call.headers())
+        return _json(error.body(), error.status, call.headers())
     served = f"{call.model}@{call.version}"
     created = int(call.ts)
     rid = ("chatcmpl-" if endpoint == "chat" else "cmpl-") + call.request_id
@@ -133,9 +144,12 @@ async def _generate(gateway: Gateway, request: Request, endpoint: protocol.Endpo
         events = protocol.stream_events(parsed, rid, created, served, generations)
         headers["Cache-Control"] = "no-cache"
         return StreamingResponse(_aiter(events), media_type="text/event-stream", headers=headers)
-    return JSONResponse(
-        protocol.response(parsed, rid, created, served, generations), headers=headers
-    )
+    return _json(protocol.response(parsed, rid, created, served, generations), 200, headers)
+
+
+def _json(body: dict[str, Any], status: int, headers: dict[str, str]) -> Response:
+    """A JSON response encoded once with orjson (JSONResponse re-encodes with the stdlib)."""
+    return Response(protocol.dumps(body), status, headers, "application/json")
 
 
 async def _aiter(chunks: Any) -> AsyncIterator[bytes]:
@@ -241,7 +255,20 @@ def config_from_env() -> GatewayConfig:
         params=params,
         request_log=os.environ.get(ENV_NO_REQUEST_LOG, "") not in ("1", "true", "yes"),
         request_log_url=os.environ.get(ENV_REQUEST_LOG_URL) or None,
+        auth=_auth_setting(os.environ.get(ENV_AUTH, "on")),
+        metrics_auth=os.environ.get(ENV_METRICS_AUTH, "") in ("1", "true", "yes", "on"),
     )
+
+
+def _auth_setting(value: str) -> bool:
+    """``SAFESHIP_GATEWAY_AUTH``: on (default) or off; anything else is refused."""
+    from safeship.errors import ConfigError
+
+    if value.strip().lower() in ("on", "1", "true", "yes", ""):
+        return True
+    if value.strip().lower() in ("off", "0", "false", "no"):
+        return False
+    raise ConfigError(f"{ENV_AUTH}={value!r}: use 'on' (the default) or 'off' (demo only)")
 
 
 def app_factory() -> FastAPI:

@@ -23,7 +23,7 @@ from safeship.errors import (
     RegistryBusyError,
 )
 
-HEAD_REVISION = "0004_incidents"
+HEAD_REVISION = "0005_api_keys"
 _WRITE_OPTION = "safeship_write"
 _LEDGER_LOCK_KEY = 7_301_955_114  # pg_advisory_xact_lock key for registry writes
 _upgraded: set[str] = set()

@@ -1,7 +1,7 @@
 """Incidents: what fired (a rollback, a failed drill, a monitor alert), notes, resolution.
 
 Revision ID: 0004_incidents
-Revises: 0002_safety_profiles
+Revises: 0003_trust
 """
 
 from __future__ import annotations
