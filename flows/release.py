@@ -31,6 +31,7 @@ from safeship.release.request import ReleaseRequest
 from tasks import release as t
 from tasks.artifacts import publish_artifacts, publish_review_artifacts, summary_markdown
 from tasks.common import load_params_task
+from tasks.locks import release_slot
 
 POLL_INTERVAL_S = 1
 
@@ -74,7 +75,13 @@ def _approval_description(
 @flow(name="release", log_prints=True)
 def release(request: ReleaseRequest) -> dict[str, Any]:
     """Release a candidate model version: lineage, data validation, safety battery, gate,
-    human approval (paused run; four-eyes per risk tier), promotion and a release bundle."""
+    human approval (paused run; four-eyes per risk tier), promotion and a release bundle.
+    One release per model at a time, across every worker (a Prefect concurrency limit)."""
+    with release_slot(request.model):
+        return _release_steps(request)
+
+
+def _release_steps(request: ReleaseRequest) -> dict[str, Any]:
     logger = get_run_logger()
     run_id = str(flow_run.id or uuid.uuid4())
     settings = Settings.from_env()

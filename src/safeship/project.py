@@ -68,6 +68,10 @@ def init_project(settings: Settings) -> InitResult:
                 conf["core"]["analytics"] = False
                 team_remote = conf["core"].get("remote")
             if team_remote and team_remote != DEFAULT_REMOTE:
+                # an earlier init's machine-local default would shadow the team's remote
+                with repo.config.edit("local") as conf:
+                    if conf["core"].get("remote") == DEFAULT_REMOTE:
+                        del conf["core"]["remote"]
                 remote_name = team_remote
                 remote_url = str(repo.config["remote"][team_remote]["url"])
             else:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, select, text
 
 from safeship import ledger
 from safeship.access.roles import move_fields
@@ -19,6 +19,10 @@ from safeship.registry.base import RegistryBase
 from safeship.registry.records import DeploymentState
 from safeship.registry.status import DEPLOYABLE
 from safeship.registry.tables import deployment_history, deployments, model_versions
+
+# Every deployment move notifies this PostgreSQL channel in its own transaction (delivered
+# at commit): gateways LISTEN on it instead of polling (safeship.gateway.notify).
+NOTIFY_CHANNEL = "safeship_deployments"
 
 
 class DeploymentOps(RegistryBase):
@@ -51,6 +55,11 @@ class DeploymentOps(RegistryBase):
                 model_name=model_row.name, at=event.time, seq=event.seq, **values
             )
         )
+        if connection.dialect.name == "postgresql":
+            connection.execute(
+                text("SELECT pg_notify(:channel, :payload)"),
+                {"channel": NOTIFY_CHANNEL, "payload": f"{model_row.name} {event.seq}"},
+            )
 
     def promote(
         self,
