@@ -16,6 +16,7 @@ from safeship.canary.runtime import (
     wait_for_routing,
 )
 from safeship.config import Params, Settings
+from safeship.events import EventKind
 from tasks.common import open_registry, task
 
 if TYPE_CHECKING:
@@ -126,7 +127,7 @@ def record_check_task(model: str, candidate: str, verdict: Verdict) -> None:
     alive, with the decision and the caller-level evidence behind it."""
     with open_registry() as registry:
         registry.record(
-            "canary.analysis", actor=ACTOR, model=model, version=candidate,
+            EventKind.CANARY_ANALYSIS, actor=ACTOR, model=model, version=candidate,
             payload={"step": verdict.step, "weight": verdict.weight,
                      "decision": verdict.decision, "canary_n": verdict.canary_n,
                      "stable_n": verdict.stable_n, "canary_callers": verdict.canary_callers,

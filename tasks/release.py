@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from safeship.config import Params
+from safeship.events import EventKind
 from safeship.release import steps
 from safeship.release.approvals import ApprovalInput, Shown, Subject, Verdict, judge
 from safeship.release.request import ReleaseRequest
@@ -64,7 +65,7 @@ def request_approval_task(subject: Subject, required: int) -> None:
     """Record what approvers are asked to sign (``safeship approve`` reads it back)."""
     with open_registry() as registry:
         registry.record(
-            "approval.requested",
+            EventKind.APPROVAL_REQUESTED,
             actor="safeship-release",
             model=subject.model,
             version=subject.version,
@@ -105,7 +106,7 @@ def approval_task(
         statement = verdict.statement()
         actor = verdict.approver if statement else f"unverified:{verdict.approver}"
         registry.record(
-            f"approval.{verdict.outcome}",
+            EventKind(f"approval.{verdict.outcome}"),
             actor=actor[:200],
             model=subject.model,
             version=subject.version,

@@ -21,6 +21,7 @@ from sqlalchemy import Connection, Engine, select
 from safeship.access.identities import Signers
 from safeship.access.signatures import Verified
 from safeship.errors import LedgerTampered
+from safeship.events import EventKind
 from safeship.registry.tables import ledger_events
 
 GENESIS_HASH = "0" * 64
@@ -108,7 +109,7 @@ def append(
     connection: Connection,
     *,
     actor: str,
-    kind: str,
+    kind: EventKind,
     model: str | None = None,
     version: str | None = None,
     payload: dict[str, Any] | None = None,

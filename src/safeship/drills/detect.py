@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from safeship.drills.scenarios import shifted_prompts, tamper_one_byte
 from safeship.drills.support import Detection, DrillRun, canary_params, routes_of, serves_canary
 from safeship.errors import SafeshipError
+from safeship.events import EventKind
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -50,7 +51,7 @@ def _rollout_effects(run: DrillRun) -> Effects:
 
     def record(verdict: Verdict) -> None:
         run.staging.record(
-            "canary.analysis", actor=ROLLOUT_ACTOR, model=model, version=version,
+            EventKind.CANARY_ANALYSIS, actor=ROLLOUT_ACTOR, model=model, version=version,
             payload={"step": verdict.step, "weight": verdict.weight,
                      "decision": verdict.decision, "canary_n": verdict.canary_n,
                      "stable_n": verdict.stable_n,

@@ -28,6 +28,7 @@ from safeship.drills.support import (
     wait_stable,
 )
 from safeship.errors import ConflictError, SafeshipError
+from safeship.events import EventKind
 
 if TYPE_CHECKING:
     from safeship.config import Params, Settings
@@ -145,7 +146,7 @@ def run_drill(
             out_dir = out_dir.with_name(f"{out_dir.name}-{drill_id.rsplit('-', 1)[-1]}")
         digest = write_report(report, out_dir)
         event = production_registry.record(
-            "drill.completed", actor=ACTOR, model=model, version=production,
+            EventKind.DRILL_COMPLETED, actor=ACTOR, model=model, version=production,
             payload={"drill_id": drill_id, "scenario": scenario, "outcome": report.outcome,
                      "time_to_detect_s": report.time_to_detect_s,
                      "time_to_revert_s": report.time_to_revert_s,

@@ -31,6 +31,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from safeship.errors import IntegrityFailure, SafeshipError
+from safeship.events import EventKind
 from safeship.gateway.routing import EMPTY, LoadedVersion, ModelRoutes, Snapshot
 
 if TYPE_CHECKING:
@@ -339,7 +340,9 @@ class StateFollower:
 
     def refused(self, record: VersionRecord, error: LoadRefused) -> None:
         kind = (
-            "gateway.integrity_refused" if error.reason == "integrity" else "gateway.load_refused"
+            EventKind.GATEWAY_INTEGRITY_REFUSED
+            if error.reason == "integrity"
+            else EventKind.GATEWAY_LOAD_REFUSED
         )
         log.error(
             "refused to load %s %s: %s",

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from safeship.events import EventKind
 from safeship.registry.hashing import Manifest, hash_directory
 from safeship.registry.names import version_path
 from safeship.registry.records import VersionRecord
@@ -48,7 +49,7 @@ def verify_versions(
     for report in reports:
         if not report["ok"]:
             registry.record(
-                "integrity.failed",
+                EventKind.INTEGRITY_FAILED,
                 actor=actor,
                 model=model,
                 version=report["version"],

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field
 
+from safeship.events import EventKind
 from safeship.registry.records import DeploymentState, VersionRecord
 from safeship.registry.semver import SemVer
 from safeship.registry.status import DEPLOYABLE
@@ -179,7 +180,7 @@ def rate_checks(
     return checks
 
 
-def failed_mask(requests: pd.DataFrame) -> pd.Series:  # type: ignore[type-arg]
+def failed_mask(requests: pd.DataFrame) -> pd.Series:
     """Requests that errored: HTTP status >= 400 or an error recorded."""
     return (requests["status"] >= 400) | requests["error"].notna()
 
@@ -247,7 +248,7 @@ def report_stamp(now: datetime) -> str:
 def record_alert(registry: Registry, finding: Finding, *, actor: str = ACTOR) -> int:
     """Write a ``monitor.alert`` ledger event; returns its sequence number."""
     event = registry.record(
-        "monitor.alert",
+        EventKind.MONITOR_ALERT,
         actor=actor,
         model=finding.model,
         version=finding.version,

@@ -16,6 +16,7 @@ from safeship.config import AccessParams, Settings
 from safeship.errors import (
     NotFoundError,
 )
+from safeship.events import EventKind
 from safeship.ledger import Event, format_time
 from safeship.registry import db
 from safeship.registry.profiles import ProfileStore
@@ -278,7 +279,7 @@ class RegistryBase:
     # ---------------------------------------------------------------- writes
     def record(
         self,
-        kind: str,
+        kind: EventKind,
         *,
         actor: str,
         model: str | None = None,

@@ -13,6 +13,7 @@ from safeship.errors import (
     InputError,
     InvalidTransitionError,
 )
+from safeship.events import EventKind
 from safeship.ledger import Event
 from safeship.registry import db
 from safeship.registry.base import RegistryBase
@@ -111,7 +112,7 @@ class DeploymentOps(RegistryBase):
             event = ledger.append(
                 connection,
                 actor=actor,
-                kind="deployment.promoted",
+                kind=EventKind.DEPLOYMENT_PROMOTED,
                 model=model,
                 version=version,
                 payload={
@@ -180,7 +181,7 @@ class DeploymentOps(RegistryBase):
             event = ledger.append(
                 connection,
                 actor=actor,
-                kind="deployment.rolled_back",
+                kind=EventKind.DEPLOYMENT_ROLLED_BACK,
                 model=model,
                 version=target,
                 payload={"from_version": current, "reason": reason, "run_id": run_id},
@@ -223,7 +224,7 @@ class DeploymentOps(RegistryBase):
             event = ledger.append(
                 connection,
                 actor=actor,
-                kind="deployment.canary",
+                kind=EventKind.DEPLOYMENT_CANARY,
                 model=model,
                 version=version,
                 payload={
@@ -273,7 +274,7 @@ class DeploymentOps(RegistryBase):
             event = ledger.append(
                 connection,
                 actor=actor,
-                kind="deployment.canary_aborted",
+                kind=EventKind.DEPLOYMENT_CANARY_ABORTED,
                 model=model,
                 version=version,
                 payload={
@@ -301,7 +302,7 @@ class DeploymentOps(RegistryBase):
             event = ledger.append(
                 connection,
                 actor=actor,
-                kind="deployment.shadow",
+                kind=EventKind.DEPLOYMENT_SHADOW,
                 model=model,
                 version=version,
                 payload={"previous": state.shadow, "reason": reason},

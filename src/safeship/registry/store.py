@@ -21,6 +21,7 @@ from safeship.errors import (
     InputError,
     NotFoundError,
 )
+from safeship.events import EventKind
 from safeship.ledger import Event, format_time, utc_now
 from safeship.registry import db
 from safeship.registry.deployments import DeploymentOps
@@ -102,7 +103,7 @@ class Registry(DeploymentOps):
                 event = ledger.append(
                     connection,
                     actor=actor,
-                    kind="version.registered",
+                    kind=EventKind.VERSION_REGISTERED,
                     model=model,
                     version=version,
                     payload={
@@ -149,7 +150,7 @@ class Registry(DeploymentOps):
             return ledger.append(
                 connection,
                 actor=actor,
-                kind=f"version.{new}",
+                kind=EventKind(f"version.{new}"),
                 model=model,
                 version=version,
                 payload={"from": old, "to": new, "reason": reason, **(payload or {})},

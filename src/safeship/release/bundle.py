@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
+from safeship.events import EventKind
 from safeship.registry.store import Registry
 from safeship.release.cards import card_data, card_json, card_markdown, release_notes
 
@@ -74,7 +75,7 @@ def write_bundle(
     )
     digest = bundle_hash(directory)
     registry.record(
-        "release.bundle",
+        EventKind.RELEASE_BUNDLE,
         actor="safeship-release",
         model=model,
         version=version,

@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from safeship.config import RISK_TIERS, SafetyParams
+from safeship.config import RISK_TIERS, RiskTier, SafetyParams
 from safeship.errors import InputError
 from safeship.safety.stats import Metric
 
@@ -179,7 +179,7 @@ def evaluate_gate(
     candidate = _as_metrics(candidate_metrics)
     production = _as_metrics(production_metrics)
     checks: list[GateCheck] = []
-    limits = policy.thresholds.get(risk_tier, {})  # type: ignore[call-overload]
+    limits = policy.thresholds.get(RiskTier(risk_tier), {})
     for key, limit in sorted(limits.items()):
         metric = candidate.get(key)
         if metric is None or metric.n == 0:
