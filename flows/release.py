@@ -25,7 +25,8 @@ from flows.canary import CanaryRolledBack, canary_rollout, shadow_evaluation
 from safeship.config import Settings
 from safeship.dashboard.links import review_url
 from safeship.errors import SafeshipError
-from safeship.release.approvals import ApprovalInput, Subject, complete
+from safeship.release.approval import ApprovalWait, canary_runs
+from safeship.release.approvals import ApprovalInput, Subject
 from safeship.release.bundle import bundle_dir
 from safeship.release.request import ReleaseRequest
 from tasks import release as t
@@ -70,6 +71,27 @@ def _approval_description(
         "refused.",
     ]
     return "\n".join(lines)
+
+
+def _ask(subject: Subject, gate: dict[str, Any], bundle: Path, wait: ApprovalWait) -> Any:
+    """Pause for one approval input; None when the wait timed out."""
+    form_type = ApprovalForm.with_initial_data(
+        description=_approval_description(
+            subject, gate, bundle, wait.approved, wait.policy.approvals_required
+        ),
+        approver="",
+        decision="approve",
+        comment="",
+        signature="",
+    )
+    try:
+        return pause_flow_run(
+            wait_for_input=form_type,
+            timeout=max(1, math.ceil(wait.remaining_s)),
+            poll_interval=POLL_INTERVAL_S,
+        )
+    except FlowPauseTimeout:
+        return None
 
 
 @flow(name="release", log_prints=True)
@@ -146,56 +168,31 @@ def _release_steps(request: ReleaseRequest) -> dict[str, Any]:
         model, version, run_id, gate, settings.project_root / "reports", bundle
     )
     t.request_approval_task(subject, policy.approvals_required)
-    approved: dict[str, str] = {}  # verified approver -> key fingerprint
-    seen: set[str] = set()  # signature digests already used in this run
-    deadline = time.monotonic() + policy.approval_timeout_s
-    started = time.perf_counter()
-    while not complete(approved, policy):
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            timings["approval"] = round(time.perf_counter() - started, 3)
-            return finish("rejected", [f"approval timed out after {policy.approval_timeout_s} s"])
-        form_type = ApprovalForm.with_initial_data(
-            description=_approval_description(
-                subject, gate, bundle, approved, policy.approvals_required
-            ),
-            approver="",
-            decision="approve",
-            comment="",
-            signature="",
-        )
-        try:
-            form = pause_flow_run(
-                wait_for_input=form_type,
-                timeout=max(1, math.ceil(remaining)),
-                poll_interval=POLL_INTERVAL_S,
-            )
-        except FlowPauseTimeout:
-            timings["approval"] = round(time.perf_counter() - started, 3)
-            return finish("rejected", [f"approval timed out after {policy.approval_timeout_s} s"])
+    wait = ApprovalWait(policy)
+    while wait.waiting:
+        form = _ask(subject, gate, bundle, wait)
+        if form is None:
+            break
         submitted = ApprovalInput(
             approver=form.approver or "",
             decision=form.decision,
             comment=form.comment,
             signature=form.signature or "",
         )
-        current = t.current_hashes_task(model, version)
-        live = subject.model_copy(update=current.model_dump())
-        verdict = t.approval_task(submitted, live, approved, seen, params)
-        if verdict.signature_digest:
-            seen.add(verdict.signature_digest)
+        live = subject.model_copy(update=t.current_hashes_task(model, version).model_dump())
+        verdict = t.approval_task(submitted, live, wait.approved, wait.seen, params)
+        wait.record(verdict)
         sections["approvals"].append(verdict.model_dump(exclude={"signature"}))
         logger.info(
             "approval input from %s: %s (%s)", verdict.approver, verdict.outcome, verdict.reason
         )
-        if verdict.outcome == "rejected":
-            timings["approval"] = round(time.perf_counter() - started, 3)
-            return finish("rejected", [verdict.reason])
-        if verdict.outcome == "accepted" and verdict.key:
-            approved[verdict.approver] = verdict.key
-    timings["approval"] = round(time.perf_counter() - started, 3)
-    t.mark_approved_task(model, version, approved, run_id)
-    if params.canary.enabled and previous is not None and previous != version:
+    timings["approval"] = wait.elapsed_s
+    if wait.rejection is not None:
+        return finish("rejected", [wait.rejection])
+    if not wait.complete:
+        return finish("rejected", [wait.timeout_reason])
+    t.mark_approved_task(model, version, wait.approved, run_id)
+    if canary_runs(params, previous, version):
         # shadow, then canary: only against a production version (a first release has none)
         shadow = timed("shadow", shadow_evaluation, model, version, str(bundle / "shadow"))
         sections["shadow"] = shadow
