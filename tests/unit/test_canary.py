@@ -236,3 +236,11 @@ def test_shadow_pairs_pass_when_alike_and_fail_when_toxic() -> None:
 def test_params_refuse_bad_values(section: dict[str, Any], key: str) -> None:
     with pytest.raises(ConfigError, match=f"key '{key}'"):
         parse_params({"canary": section}, Path("params.yaml"))
+
+
+def test_params_file_with_impossible_canary_fails_at_load_time(tmp_path: Path) -> None:
+    from safeship.config import load_params
+
+    (tmp_path / "params.yaml").write_text("canary:\n  steps: [5, 25, 25, 100]\n")
+    with pytest.raises(ConfigError, match=r"params.yaml: key 'canary.steps'.*strictly increase"):
+        load_params(tmp_path)
