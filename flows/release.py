@@ -199,7 +199,7 @@ def _release_steps(request: ReleaseRequest) -> dict[str, Any]:
         if not shadow["passed"]:
             return finish("rejected", ["shadow evaluation failed", *shadow["reasons"]])
         try:
-            rollout = timed("canary", canary_rollout, model, version)
+            rollout = timed("canary", canary_rollout, model, version, str(bundle / "canary"))
         except CanaryRolledBack as error:
             sections["canary"] = error.steps
             return finish("rolled_back", [str(error)])

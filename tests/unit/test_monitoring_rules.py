@@ -103,7 +103,9 @@ def test_plan_actions_by_policy() -> None:
     assert [(a.kind, a.version) for a in actions] == [
         ("rollback", "1.1.0"),
         ("clear_shadow", "1.2.0"),
+        ("hold_canary", None),  # drift holds a rollout, never rolls production back
     ]
+    assert [a.kind for a in plan_actions("m", "rollback", [drift])] == ["hold_canary"]
 
 
 def test_plan_actions_rates_only_when_confident() -> None:

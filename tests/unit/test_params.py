@@ -38,3 +38,14 @@ def test_risk_tiers_are_one_vocabulary() -> None:
     params = parse_params({"release": {"tiers": {"high": {"approvals_required": 3}}}}, Path("p"))
     assert params.release.tiers[RiskTier.HIGH].approvals_required == 3
     assert RiskTier("medium") == "medium"
+
+
+def test_a_section_given_twice_is_refused_with_its_line(tmp_path: Path) -> None:
+    from safeship.config import load_params
+
+    (tmp_path / "params.yaml").write_text(
+        "canary:\n  alpha: 0.01\nmonitor: {}\ncanary:\n  alpha: 0.2\n"
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_params(tmp_path)
+    assert "duplicate key 'canary'" in str(caught.value) and "line 4" in str(caught.value)

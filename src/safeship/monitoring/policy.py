@@ -65,7 +65,7 @@ class Finding(BaseModel):
 class Action(BaseModel):
     """A state repair the policy asks for."""
 
-    kind: Literal["rollback", "clear_canary", "clear_shadow"]
+    kind: Literal["rollback", "clear_canary", "clear_shadow", "hold_canary"]
     model: str
     version: str | None
     reason: str
@@ -206,6 +206,9 @@ def plan_actions(
 
     A tampered production version, or a confident safety-rate breach (when
     ``rollback_on_rates``), asks for one rollback; a tampered canary or shadow is cleared.
+    Output drift never rolls production back (traffic changes too), but a rollout does not
+    go on while outputs drift: a live canary is held (off traffic, back to approved, not
+    rejected), so a new rollout can follow once the drift is understood.
     """
     if policy != "rollback":
         return []
@@ -222,6 +225,10 @@ def plan_actions(
             )
             actions.append(Action(kind=kind, model=model, version=finding.version,
                                   reason=f"integrity: {finding.message}"))  # fmt: skip
+    drifted = [f for f in findings if f.check == "drift" and f.severity == "alert"]
+    if drifted:
+        actions.append(Action(kind="hold_canary", model=model, version=None,
+                              reason=f"output drift: {drifted[0].message}"))  # fmt: skip
     confident = [r for r in rates if r.confident] if rollback_on_rates else []
     if confident and not any(a.kind == "rollback" for a in actions):
         reason = "; ".join(
@@ -328,6 +335,13 @@ def apply_actions(
                 outcome.update(done=True, result="canary cleared and rejected", seq=event.seq)
             else:
                 outcome["result"] = "canary changed since the check"
+        elif action.kind == "hold_canary":
+            if state.canary is not None and state.canary_weight > 0:
+                event = registry.abort_canary(model, state.canary, actor=actor,
+                                              reason=action.reason[:1000], reject=False)  # fmt: skip
+                outcome.update(done=True, result=f"canary {state.canary} held", seq=event.seq)
+            else:
+                outcome["result"] = "no canary on traffic"
         elif action.kind == "clear_shadow":
             if state.shadow == action.version:
                 event = registry.set_shadow(model, None, actor=actor, reason=action.reason[:1000])
