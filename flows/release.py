@@ -3,8 +3,11 @@
 Every run writes a release bundle to ``reports/<model>/<version>/<run-id>/`` and Prefect
 artifacts (a summary, the safety metrics, links to the reports). A failed validation or
 gate, a rejection or an approval timeout ends the run Failed with the version rejected.
-Approvers resume the paused run from the Prefect UI form or with
-``safeship approve RUN_ID --as NAME``.
+Approvers resume the paused run from the Prefect UI form (with a signature from
+``safeship approve RUN_ID --as NAME --print-signature``) or with
+``safeship approve RUN_ID --as NAME --key PATH``; unsigned or wrongly signed input is
+refused and recorded, and the run keeps waiting. Every run ends by writing a signed
+checkpoint of the ledger head to the DVC remote.
 """
 
 from __future__ import annotations

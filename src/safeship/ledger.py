@@ -18,7 +18,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, select
 
-from safeship.access.identities import Signers
+from safeship.access.identities import Signers, normalise_name
 from safeship.access.signatures import Verified
 from safeship.errors import LedgerTampered
 from safeship.events import EventKind
@@ -119,8 +119,10 @@ def append(
     """Append one event. Call inside a write transaction (``registry.db.write_transaction``).
 
     ``signed``: the actor's verified statement; the event's actor is then its signer."""
-    if signed is not None and signed.signer != actor:
-        raise ValueError(f"actor {actor!r} differs from the signer {signed.signer!r}")
+    if signed is not None:
+        if normalise_name(actor) != signed.signer:
+            raise ValueError(f"actor {actor!r} differs from the signer {signed.signer!r}")
+        actor = signed.signer  # the one normalised form of the verified name
     actor_key = signed.key if signed else None
     signature = signed.token if signed else None
     last = connection.execute(

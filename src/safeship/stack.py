@@ -84,7 +84,8 @@ class Stack:
         server_auth = os.environ.get("PREFECT_SERVER_API_AUTH_STRING")
         if server_auth:
             self.env.setdefault("PREFECT_API_AUTH_STRING", server_auth)
-        self.env.setdefault("PREFECT_SERVER_API_CORS_ALLOWED_ORIGINS", self.ui_url)
+        own_ui = f"{self.ui_url},http://localhost:{prefect_port}"
+        self.env.setdefault("PREFECT_SERVER_API_CORS_ALLOWED_ORIGINS", own_ui)
 
     @property
     def api_url(self) -> str:

@@ -82,6 +82,13 @@ def test_monitor_flow_rolls_back_tampered_production(
     assert registry.deployment(MODEL).production == "1.0.0"
     kinds = [e.kind for e in registry.events(MODEL)]
     assert kinds[-2:] == ["monitor.alert", "deployment.rolled_back"]
+    rolled = registry.events(MODEL)[-1]  # issue 14: signed by the service key, naming the rule
+    assert rolled.actor == "safeship-monitor" and rolled.signature is not None
+    from safeship.access.signatures import decode_token
+
+    assert "integrity" in decode_token(rolled.signature)[2]["reason"]
+    assert registry.verify_ledger().signed >= 1
+    assert registry.verify_checkpoints().checked >= 1  # the monitor run anchored the head
     assert "1.1.0" in (_artifact(f"monitor-alert-{MODEL}") or "")
 
     again = monitor(models=[MODEL])  # now clean: nothing to say

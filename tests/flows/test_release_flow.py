@@ -99,7 +99,8 @@ def _refused(result: object, reason: str) -> None:
 def test_refused_inputs_keep_waiting_then_timeout(release_project: Path) -> None:
     from safeship.prefect_api import resume_with_input
 
-    edit_params(release_project, {"release": {"tiers/medium/approval_timeout_s": 30}})
+    # 4 refusals through the CLI (each waits for its verdict), then the timeout
+    edit_params(release_project, {"release": {"tiers/medium/approval_timeout_s": 60}})
     run = ReleaseRun(version="1.0.0", author="dave")
     run_id = wait_for_paused_run(run)
     with _registry() as registry:

@@ -67,7 +67,7 @@ def test_signed_moves_by_role_holders(
     _ready(registry, project, "1.0.0", "a")
     _ready(registry, project, "1.1.0", "b")
     event = registry.promote(
-        "demo", "1.0.0", actor="alice", signature=_promote_token(keys["alice"], "alice", "1.0.0")
+        "demo", "1.0.0", actor="Alice ", signature=_promote_token(keys["alice"], "alice", "1.0.0")
     )
     assert event.actor == "alice" and event.actor_key == keys["alice"].public.fingerprint
     registry.promote(

@@ -31,6 +31,13 @@ def test_server_auth_is_honoured_and_sent(
         monkeypatch.setenv("PREFECT_API_URL", stack.api_url)
         anonymous = httpx.post(f"{stack.api_url}/flow_runs/filter", json={}, timeout=10)
         assert anonymous.status_code == 401
+        preflight = {"Access-Control-Request-Method": "POST"}
+        foreign = httpx.options(f"{stack.api_url}/flow_runs/filter", timeout=10,
+                                headers={**preflight, "Origin": "http://evil.example"})  # fmt: skip
+        assert "access-control-allow-origin" not in foreign.headers  # another origin: no CORS
+        own = httpx.options(f"{stack.api_url}/flow_runs/filter", timeout=10,
+                            headers={**preflight, "Origin": stack.ui_url})  # fmt: skip
+        assert own.headers.get("access-control-allow-origin") == stack.ui_url
         missing = str(uuid.uuid4())
         with pytest.raises(NotFoundError):  # authenticated: the server looked the run up
             prefect_api.flow_run(missing)
