@@ -131,9 +131,12 @@ def _describe(event: dict[str, Any]) -> str:
         )
     if kind == "monitor.alert":
         return f"{p.get('check')}: {p.get('message')}"
-    if kind in ("deployment.rolled_back", "deployment.promoted"):
+    reason = f": {p['reason']}" if p.get("reason") else ""
+    if kind == "deployment.promoted":
+        return f"replaced {p.get('from_version') or 'nothing'} (by {event['actor']}){reason}"
+    if kind == "deployment.rolled_back":
         automatic = "automatic" if str(event["actor"]).startswith("safeship") else "manual"
-        return f"from {p.get('from_version')} ({automatic}, by {event['actor']}): {p.get('reason')}"
+        return f"{automatic} rollback from {p.get('from_version')} (by {event['actor']}){reason}"
     return str(p.get("reason") or p.get("title") or "")
 
 
