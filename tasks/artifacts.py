@@ -7,17 +7,13 @@ them while deciding), and every link is an http URL on the dashboard
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 from typing import Any
 
 from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 
 from safeship.dashboard.links import report_file_url, review_url, safety_url, version_url
-
-
-def _key(*parts: str) -> str:
-    return re.sub(r"[^a-z0-9-]+", "-", "-".join(parts).lower()).strip("-")[:100]
+from tasks.common import artifact_key
 
 
 def summary_markdown(summary: dict[str, Any]) -> str:
@@ -68,7 +64,10 @@ def _report_links(key: str, reports: Path, bundle: Path) -> list[str]:
             unlinked.append(f"- `{html}`")
             continue
         create_link_artifact(
-            url, link_text=name, key=_key(key, "report", name), description=f"report: {name}"
+            url,
+            link_text=name,
+            key=artifact_key(key, "report", name),
+            description=f"report: {name}",
         )
     return unlinked
 
@@ -77,7 +76,7 @@ def publish_review_artifacts(
     model: str, version: str, run_id: str, gate: dict[str, Any], reports: Path, bundle: Path
 ) -> None:
     """What the approver needs, published before the run pauses for approval."""
-    key = _key("review", model)
+    key = artifact_key("review", model)
     review = review_url(model, version)
     lines = [
         f"# Review {model} {version}",
@@ -93,12 +92,12 @@ def publish_review_artifacts(
     _gate_table(key, gate)
     if review:
         create_link_artifact(
-            review, link_text=f"review {model} {version}", key=_key(key, "page"),
+            review, link_text=f"review {model} {version}", key=artifact_key(key, "page"),
             description="the dashboard's review page",
         )  # fmt: skip
         create_link_artifact(
             str(safety_url(model, version)), link_text=f"safety report {model} {version}",
-            key=_key(key, "safety-report"), description="the readable safety report",
+            key=artifact_key(key, "safety-report"), description="the readable safety report",
         )  # fmt: skip
     _report_links(key, reports, bundle)
 
@@ -106,7 +105,7 @@ def publish_review_artifacts(
 def publish_artifacts(
     summary: dict[str, Any], sections: dict[str, Any], bundle: Path, reports: Path | None = None
 ) -> None:
-    key = _key("release", summary["model"])
+    key = artifact_key("release", summary["model"])
     markdown = summary_markdown(summary)
     unlinked = _report_links(key, reports or bundle.parents[2], bundle)
     if unlinked:

@@ -19,6 +19,7 @@ from sqlalchemy import Connection, select
 
 from safeship import ledger
 from safeship.errors import ConflictError, InputError, NotFoundError
+from safeship.events import EventKind
 from safeship.ledger import format_time, utc_now
 from safeship.registry import db
 from safeship.registry.base import RegistryBase
@@ -116,7 +117,7 @@ def sync(registry: RegistryBase) -> list[int]:
             key = result.inserted_primary_key
             assert key is not None
             incident_id = int(key[0])
-            ledger.append(connection, actor=ACTOR, kind="incident.opened", model=event.model,
+            ledger.append(connection, actor=ACTOR, kind=EventKind.INCIDENT_OPENED, model=event.model,
                           version=versions[-1] if versions else None,
                           payload={"incident": incident_id, "trigger": found["trigger"],
                                    "trigger_seq": event.seq, "title": found["title"][:300],
@@ -184,7 +185,7 @@ def note(registry: RegistryBase, incident_id: int, text: str, *, author: str) ->
         at = format_time(utc_now())
         connection.execute(incident_notes.insert().values(incident_id=incident_id, at=at,
                                                           author=author, text=text))  # fmt: skip
-        ledger.append(connection, actor=author, kind="incident.noted", model=row.model_name,
+        ledger.append(connection, actor=author, kind=EventKind.INCIDENT_NOTED, model=row.model_name,
                       payload={"incident": incident_id, "text": text[:2000]})  # fmt: skip
         return _incident(connection, _row(connection, incident_id))
 
@@ -209,7 +210,7 @@ def resolve(
                                                               author=author, text=text))  # fmt: skip
         connection.execute(incidents.update().where(incidents.c.id == incident_id)
                            .values(status="resolved", resolved_at=at, fixed_in=fixed_in))  # fmt: skip
-        ledger.append(connection, actor=author, kind="incident.resolved", model=row.model_name,
+        ledger.append(connection, actor=author, kind=EventKind.INCIDENT_RESOLVED, model=row.model_name,
                       version=fixed_in, payload={"incident": incident_id, "fixed_in": fixed_in,
                                                  "note": text})  # fmt: skip
         return _incident(connection, _row(connection, incident_id))

@@ -23,6 +23,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "generate",
     "safety",
     "gateway",
+    "keys",
     "approve",
     "traffic",
     "drill",

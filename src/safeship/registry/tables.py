@@ -84,6 +84,8 @@ ledger_events = Table(
     Column("payload", Text, nullable=False),
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
+    Column("actor_key", String(80), nullable=True),  # issue 14: fingerprint of the signer
+    Column("signature", Text, nullable=True),  # issue 14: the actor's signed statement
     Index("ix_ledger_model_seq", "model", "seq"),
 )
 

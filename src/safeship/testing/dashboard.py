@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from safeship.events import EventKind
 from safeship.registry.store import Registry
 
 ACTOR = "seed"
@@ -132,7 +133,7 @@ def seed_state(registry: Registry, reports: Path, request_log: Any | None = None
     registry.promote("beta", "2.0.0", actor=ACTOR)
     registry.set_shadow("beta", "2.1.0", actor=ACTOR, reason="shadow evaluation")
     _drill(registry, reports)
-    registry.record("monitor.alert", actor="safeship-monitor", model="beta", version="2.0.0",
+    registry.record(EventKind.MONITOR_ALERT, actor="safeship-monitor", model="beta", version="2.0.0",
                     payload={"check": "drift", "role": "stable", "message": "output drift 0.6",
                              "detail": {}})  # fmt: skip
     if request_log is not None:
@@ -145,7 +146,7 @@ def _drill(registry: Registry, reports: Path) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "report.json").write_text(json.dumps({"outcome": "passed"}), encoding="utf-8")
     (folder / "report.md").write_text("# Rollback drill: alpha\n", encoding="utf-8")
-    registry.record("drill.completed", actor="safeship-drill", model="alpha", version="1.0.0",
+    registry.record(EventKind.DRILL_COMPLETED, actor="safeship-drill", model="alpha", version="1.0.0",
                     payload={"drill_id": "d1", "scenario": "unsafe-candidate", "outcome": "passed",
                              "time_to_detect_s": 4.5, "time_to_revert_s": 5.25,
                              "requests_affected": 12, "ended_safe": True, "gaps": 0,

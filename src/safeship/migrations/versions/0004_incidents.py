@@ -1,8 +1,8 @@
 """Incidents: what fired (a rollback, a failed drill, a monitor alert), notes, resolution;
 and an index of versions by (model, status) for the dashboard's overview.
 
-Revision ID: 0003_incidents
-Revises: 0002_safety_profiles
+Revision ID: 0004_incidents
+Revises: 0003_trust
 """
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003_incidents"
-down_revision = "0002_safety_profiles"
+revision = "0004_incidents"
+down_revision = "0003_trust"
 branch_labels = None
 depends_on = None
 
