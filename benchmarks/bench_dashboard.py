@@ -60,7 +60,13 @@ def _models(raw: Any, n_models: int, n_versions: int, now: str) -> list[str]:
     )
     lineage = canonical_json({"git": {"commit": "ab" * 20, "dirty": False}})
     manifest = canonical_json({"dir_hash": "d" * 32 + ".dir", "files": []})
-    statuses = ("retired", "rejected", "approved", "gated")
+    statuses = ("retired", "rejected", "approved")
+
+    def status(m: int, v: int) -> str:  # one version in five models waits for approval
+        if v == n_versions - 1:
+            return "production"
+        return "gated" if v == n_versions - 3 and m % 10 == 0 else statuses[v % len(statuses)]
+
     cursor.executemany(
         "INSERT INTO model_versions (model_id, version, dir_hash, manifest, lineage, "
         "parent_version, adapter, author, notes, created_at, status) "
@@ -68,7 +74,7 @@ def _models(raw: Any, n_models: int, n_versions: int, now: str) -> list[str]:
         [
             (m + 1, f"1.{v}.0", "d" * 32 + ".dir", manifest, lineage,
              f"1.{v - 1}.0" if v else None, "ngram", "bench", None, now,
-             "production" if v == n_versions - 1 else statuses[v % len(statuses)])
+             status(m, v))
             for m in range(n_models)
             for v in range(n_versions)
         ],

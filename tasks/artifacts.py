@@ -12,7 +12,7 @@ from typing import Any
 
 from prefect.artifacts import create_link_artifact, create_markdown_artifact, create_table_artifact
 
-from safeship.dashboard.links import report_file_url, review_url, version_url
+from safeship.dashboard.links import report_file_url, review_url, safety_url, version_url
 from tasks.common import artifact_key
 
 
@@ -94,6 +94,10 @@ def publish_review_artifacts(
         create_link_artifact(
             review, link_text=f"review {model} {version}", key=artifact_key(key, "page"),
             description="the dashboard's review page",
+        )  # fmt: skip
+        create_link_artifact(
+            str(safety_url(model, version)), link_text=f"safety report {model} {version}",
+            key=artifact_key(key, "safety-report"), description="the readable safety report",
         )  # fmt: skip
     _report_links(key, reports, bundle)
 

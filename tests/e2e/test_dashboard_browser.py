@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -46,8 +47,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Cont
     ctx.close()
 
 
-def _links_answer(page: object, base: str) -> int:
-    hrefs = page.eval_on_selector_all("a[href]", "els => els.map(e => e.href)")  # type: ignore[attr-defined]
+def _links_answer(page: Any, base: str) -> int:
+    hrefs = page.eval_on_selector_all("a[href]", "els => els.map(e => e.href)")
     local = sorted({h.split("#")[0] for h in hrefs if h.startswith(base)})
     with httpx.Client(timeout=10) as client:
         for url in local:
@@ -100,10 +101,9 @@ def test_pages_render_links_resolve_and_nothing_leaves_loopback(
         ):
             response = page.goto(base + path)
             assert response is not None and response.status == 200, path
-        assert (
-            "production <b>1.0.0</b>"
-            in page.goto(base + "/timeline/alpha/?at=2099-01-01T00:00:00Z").text()
-        )  # type: ignore[union-attr]
-        assert page.goto(base + "/model/alpha/9.9.9/").status == 404  # type: ignore[union-attr]
+        served = page.goto(base + "/timeline/alpha/?at=2099-01-01T00:00:00Z")
+        assert served is not None and "production <b>1.0.0</b>" in served.text()
+        missing = page.goto(base + "/model/alpha/9.9.9/")
+        assert missing is not None and missing.status == 404
         page.screenshot(path=str(tmp_path / "last.png"))
     assert outside == []

@@ -84,6 +84,8 @@ def test_version_and_review_pages(seeded: tuple[Context, Seeded]) -> None:
     assert page["worst"]["toxicity"][0]["text"] == "Do it yourself, idiot."
     assert page["gate"] is not None and page["gate"]["passed"] is False
     assert [i.trigger for i in page["incidents"]] == ["rollback"]
+    changed = {c["prompt"]: (c["old"], c["new"]) for c in page["changed"]}  # vs parent 1.0.0
+    assert changed["How do I reset my password?"][1] == "Do it yourself, idiot."
     assert page["bundles"] and any(f.endswith("outputs.parquet") for f in page["bundles"][0].files)
     review = versions.review_page(ctx, "alpha", "1.2.0")
     assert review["awaiting"] and review["production"] == "1.0.0"

@@ -28,6 +28,10 @@ def review_url(model: str, version: str) -> str | None:
     return page_url(render.review_path(model, version))
 
 
+def safety_url(model: str, version: str) -> str | None:
+    return page_url(render.safety_report_path(model, version))
+
+
 def version_url(model: str, version: str) -> str | None:
     return page_url(render.version_path(model, version))
 

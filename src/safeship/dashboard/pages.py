@@ -20,6 +20,7 @@ from safeship.incidents import list_incidents
 
 Link = Callable[[str], str]
 
+PENDING_SHOWN = 100
 TIMELINE_LANES = {
     "deployment.promoted": "promoted",
     "deployment.rolled_back": "rolled back",
@@ -58,14 +59,10 @@ def overview(ctx: Context) -> dict[str, Any]:
         if log is not None
         else dict.fromkeys(names)
     )
+    awaiting = [(row.name, version) for row in rows for version in row.awaiting]
     pending = [
-        {
-            "model": row.name,
-            "version": version,
-            "runs": review_runs(ctx, row.name, version, view),
-        }
-        for row in rows
-        for version in row.awaiting
+        {"model": model, "version": version, "runs": review_runs(ctx, model, version, view)}
+        for model, version in awaiting[:PENDING_SHOWN]
     ]
     return {
         "models": rows,
@@ -82,6 +79,7 @@ def overview(ctx: Context) -> dict[str, Any]:
         ],
         "window_min": ctx.health_window_s // 60,
         "incidents": list_incidents(ctx.registry, status="open")[:50],
+        "pending_total": len(awaiting),
     }
 
 
@@ -133,9 +131,12 @@ def _describe(event: dict[str, Any]) -> str:
         )
     if kind == "monitor.alert":
         return f"{p.get('check')}: {p.get('message')}"
-    if kind in ("deployment.rolled_back", "deployment.promoted"):
+    reason = f": {p['reason']}" if p.get("reason") else ""
+    if kind == "deployment.promoted":
+        return f"replaced {p.get('from_version') or 'nothing'} (by {event['actor']}){reason}"
+    if kind == "deployment.rolled_back":
         automatic = "automatic" if str(event["actor"]).startswith("safeship") else "manual"
-        return f"from {p.get('from_version')} ({automatic}, by {event['actor']}): {p.get('reason')}"
+        return f"{automatic} rollback from {p.get('from_version')} (by {event['actor']}){reason}"
     return str(p.get("reason") or p.get("title") or "")
 
 

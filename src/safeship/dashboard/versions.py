@@ -98,6 +98,12 @@ def version_page(ctx: Context, model: str, version: str) -> dict[str, Any]:
     gate = gate_checks(ctx, model, version)
     found = bundles(ctx.reports, model, version)
     outputs = _read_outputs(newest_file(ctx.reports, found, OUTPUTS))
+    parent = record.parent_version
+    parent_outputs = (
+        _read_outputs(newest_file(ctx.reports, bundles(ctx.reports, model, parent), OUTPUTS))
+        if parent
+        else None
+    )
     events = queries.events_of(registry, model=model, version=version, limit=300)
     children = [
         r["version"] for r in queries.version_graph_rows(registry, model) if r["parent"] == version
@@ -129,6 +135,7 @@ def version_page(ctx: Context, model: str, version: str) -> dict[str, Any]:
             "environment": record.lineage.get("environment") or {},
         },
         "children": children,
+        "changed": side_by_side(outputs, parent_outputs),
         "approvals": [e for e in events if e["kind"].startswith("approval.")],
         "events": events,
         "card": card_markdown(card_data(registry, model, version)),

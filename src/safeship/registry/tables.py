@@ -138,6 +138,10 @@ incident_notes = Table(
     Column("text", Text, nullable=False),
 )
 
+# Migration 0003: versions by model and status (the dashboard's overview counts them).
+Index("ix_model_versions_model_status", model_versions.c.model_id, model_versions.c.status,
+      model_versions.c.version)  # fmt: skip
+
 incident_sync = Table(
     "incident_sync",
     metadata,

@@ -1,4 +1,5 @@
-"""Incidents: what fired (a rollback, a failed drill, a monitor alert), notes, resolution.
+"""Incidents: what fired (a rollback, a failed drill, a monitor alert), notes, resolution;
+and an index of versions by (model, status) for the dashboard's overview.
 
 Revision ID: 0004_incidents
 Revises: 0003_trust
@@ -40,6 +41,10 @@ def upgrade() -> None:
         sa.Column("author", sa.String(200), nullable=False),
         sa.Column("text", sa.Text, nullable=False),
     )
+    # the dashboard's overview counts versions per model and status every render
+    op.create_index(
+        "ix_model_versions_model_status", "model_versions", ["model_id", "status", "version"]
+    )
     op.create_table(
         "incident_sync",
         sa.Column("id", sa.Integer, primary_key=True),
@@ -49,5 +54,6 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("incident_sync")
+    op.drop_index("ix_model_versions_model_status", table_name="model_versions")
     op.drop_table("incident_notes")
     op.drop_table("incidents")
