@@ -224,6 +224,7 @@ class _Runner:
                         "error": gen.error,
                         "ok": gen.error is None,
                         "latency_s": float(gen.latency_s),
+                        "attempts": max(1, int(getattr(gen, "attempts", 1) or 1)),
                         "completion_tokens": int(gen.completion_tokens),
                     }
                 )
