@@ -212,7 +212,9 @@ def _execute(
             detection = Detection(gaps=[f"the drill could not go on: {error}"])
             report.failures.append(f"error during the drill: {error}")
         reverted_at = None
-        if detection.at is not None:
+        if detection.not_acted:
+            report.failures.append(f"detected, but not acted on: {detection.not_acted}")
+        elif detection.at is not None:
             reverted_at = wait_reverted(gateway.url, model, candidate.version,
                                          options.max_revert_s)  # fmt: skip
         time.sleep(options.settle_s)

@@ -99,6 +99,7 @@ def upstream_candidate(
     copies only (never to the DVC cache or remote), registered in staging, approved."""
     from safeship.drills.upstream import FaultyUpstream, openai_candidate_dir
     from safeship.registry.hashing import hash_directory
+    from safeship.registry.names import version_path
 
     faults = {
         "unsafe-candidate": {"toxic_rate": toxic_rate},
@@ -107,7 +108,7 @@ def upstream_candidate(
     }[scenario]
     upstream = FaultyUpstream(**faults)
     version = candidate_version(registry, model, scenario)
-    target = registry.settings.state_dir / "artifacts" / model / version
+    target = version_path(registry.settings.state_dir / "artifacts", model, version)
     try:
         openai_candidate_dir(target, upstream.base_url, timeout_s=30.0)
         manifest = hash_directory(target)

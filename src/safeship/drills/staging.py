@@ -124,7 +124,8 @@ class StagingGateway:
         from safeship.gateway.app import create_app
         from safeship.gateway.service import GatewayConfig
 
-        app = create_app(GatewayConfig(settings=settings, params=params))
+        # the staging gateway is the drill's own, on loopback, driven by the drill itself
+        app = create_app(GatewayConfig(settings=settings, params=params, auth=False))
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", 0))

@@ -24,6 +24,7 @@ from safeship.errors import (
 from safeship.ledger import Event, format_time, utc_now
 from safeship.registry import db
 from safeship.registry.deployments import DeploymentOps
+from safeship.registry.names import validate_model_name, validate_version
 from safeship.registry.records import VersionRecord
 from safeship.registry.semver import SemVer
 from safeship.registry.tables import model_versions, models
@@ -46,7 +47,8 @@ class Registry(DeploymentOps):
         risk_tier: str | None,
         actor: str,
     ) -> tuple[VersionRecord, Event]:
-        SemVer.parse(version)
+        validate_model_name(model)
+        SemVer.parse(validate_version(version))
         if risk_tier is not None and risk_tier not in RISK_TIERS:
             raise InputError(f"unknown risk tier {risk_tier!r}; allowed: {', '.join(RISK_TIERS)}")
         now = format_time(utc_now())

@@ -19,7 +19,9 @@ Decision = Literal["promoted", "rejected", "rolled_back"]
 
 
 def bundle_dir(reports_root: Path, model: str, version: str, run_id: str) -> Path:
-    return reports_root / model / version / run_id
+    from safeship.registry.names import version_path
+
+    return version_path(reports_root, model, version) / run_id
 
 
 def bundle_hash(directory: Path) -> str:
