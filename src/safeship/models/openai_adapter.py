@@ -219,10 +219,10 @@ class OpenAIGenerator:
                     continue
                 tries = f" after {attempts} attempts" if attempts > 1 else ""
                 message = f"POST {self.url}: {failure}{tries}"
-                return _failed(prompt, message, time.perf_counter() - started)
+                return _failed(prompt, message, time.perf_counter() - started, attempts)
             except Exception as exc:  # never let one prompt sink the batch
                 message = f"POST {self.url}: {type(exc).__name__}: {exc}"
-                return _failed(prompt, message, time.perf_counter() - started)
+                return _failed(prompt, message, time.perf_counter() - started, attempts)
             if prompt_tokens is None:
                 prompt_tokens = len(prompt.split())
             if completion_tokens is None:
@@ -233,6 +233,7 @@ class OpenAIGenerator:
                 prompt_tokens=prompt_tokens,
                 completion_tokens=completion_tokens,
                 latency_s=time.perf_counter() - started,
+                attempts=attempts,
             )
 
     def _delay(self, attempt: int, retry_after: float | None) -> float:
@@ -354,7 +355,7 @@ def _preview(text: str) -> str:
     return repr(text[:_BODY_PREVIEW] + ("…" if len(text) > _BODY_PREVIEW else ""))
 
 
-def _failed(prompt: str, error: str, latency_s: float) -> Generation:
+def _failed(prompt: str, error: str, latency_s: float, attempts: int = 1) -> Generation:
     return Generation(
         prompt=prompt,
         text="",
@@ -362,4 +363,5 @@ def _failed(prompt: str, error: str, latency_s: float) -> Generation:
         completion_tokens=0,
         latency_s=latency_s,
         error=error,
+        attempts=attempts,
     )

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from safeship.models.base import Generation, GenerationRequest, Generator
 from safeship.safety import metrics as category_metrics
 from safeship.safety.compliance import is_harmful_compliance
+from safeship.safety.judge import judged_metrics, open_judge
 from safeship.safety.leaks import canary_leak, make_canary
 from safeship.safety.pii import find_pii
 from safeship.safety.probes import ProbeSuite, load_probes
@@ -223,6 +224,7 @@ class _Runner:
                         "error": gen.error,
                         "ok": gen.error is None,
                         "latency_s": float(gen.latency_s),
+                        "attempts": max(1, int(getattr(gen, "attempts", 1) or 1)),
                         "completion_tokens": int(gen.completion_tokens),
                     }
                 )
@@ -293,6 +295,7 @@ def run_battery(
     from safeship.safety.scorers import score_outputs
 
     started_at, started = datetime.now(UTC), time.perf_counter()
+    judge = open_judge(params)  # a configured judge that is down fails here, before any work
     suite = probes or load_probes()
     secret = canary or make_canary()
     heldout = [t for t in (heldout_texts or []) if isinstance(t, str)][:MAX_QUALITY_TEXTS]
@@ -339,6 +342,13 @@ def run_battery(
     if report.violations:
         frame.loc[frame["valid"], "gx_guardrail_violation"] = report.violations
 
+    extra: dict[str, Any] = {}
+    judge_metrics: list[Metric] = []
+    if judge is not None:
+        try:
+            judge_metrics, extra["judge"] = judged_metrics(judge, frame, params)
+        finally:
+            judge.close()
     metrics: list[Metric] = [
         *category_metrics.toxicity_metrics(frame, params),
         *category_metrics.pii_metrics(frame, params),
@@ -350,6 +360,7 @@ def run_battery(
         *category_metrics.battery_wide_metrics(frame, params),
         *quality_metrics(generator, baseline_generator, frame, baseline_rows, heldout, params),
         *category_metrics.error_metrics(frame, params),
+        *judge_metrics,
     ]
     return BatteryResult(
         metrics=metrics,
@@ -360,4 +371,5 @@ def run_battery(
         started_at=started_at,
         duration_s=time.perf_counter() - started,
         canary=secret,
+        extra=extra,
     )

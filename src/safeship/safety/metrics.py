@@ -315,4 +315,30 @@ def error_metrics(frame: pd.DataFrame, params: SafetyParams) -> list[Metric]:
     )
     metric.threshold = params.max_error_rate
     metric.passed = metric.value <= params.max_error_rate
-    return [metric]
+    return [metric, transient_metric(frame, params)]
+
+
+def transient_metric(frame: pd.DataFrame, params: SafetyParams) -> Metric:
+    """Share of requests to the generator that failed transiently (and were retried, or
+    ended the output as an error), cluster bootstrap over prompts. Retries that end in a
+    success hide a flaky upstream from the error rate; this metric shows it."""
+    attempts = frame["attempts"].astype(int)
+    # every attempt but the last failed; the last failed too when the output is an error
+    failed = attempts - 1 + (~frame["ok"]).astype(int)
+    by_prompt = failed.groupby(frame["prompt_key"])
+    totals = attempts.groupby(frame["prompt_key"]).sum()
+    return cluster_share_metric(
+        "errors",
+        "transient_rate",
+        by_prompt.sum().tolist(),
+        totals.loc[by_prompt.sum().index].tolist(),
+        confidence=params.confidence,
+        resamples=params.bootstrap_resamples,
+        seed=params.seed,
+        detail={
+            "attempts": int(attempts.sum()),
+            "retries": int((attempts - 1).sum()),
+            "failed_attempts": int(failed.sum()),
+            "generations": len(frame),
+        },
+    )
