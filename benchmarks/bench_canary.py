@@ -36,7 +36,7 @@ import numpy as np
 from safeship.canary.analysis import TESTS
 from safeship.canary.sequential import fixed_sample_size
 from safeship.canary.simulate import MIXES, Change, canary_requests, rollback_rate, simulate
-from safeship.config import CanaryParams
+from safeship.params import CanaryParams
 
 
 def aa(runs: int) -> dict[str, Any]:

@@ -55,9 +55,10 @@ PARAMS = """serving:
 
 
 def _setup(base: Path) -> tuple[Any, Any]:
-    from safeship.config import Settings, TrainParams, parse_params
+    from safeship.config import Settings
     from safeship.demo import prepare as prep
     from safeship.demo import train as tr
+    from safeship.params import TrainParams, parse_params
     from safeship.project import init_project
     from safeship.registry.registration import register
     from safeship.registry.store import Registry

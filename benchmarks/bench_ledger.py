@@ -359,7 +359,7 @@ def bench_approval(rounds: int = 300) -> None:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
     from safeship.access.signatures import DOMAIN, decode_token
-    from safeship.config import AccessParams, TierPolicy
+    from safeship.params import AccessParams, TierPolicy
     from safeship.release.approvals import ApprovalInput, Subject, approval_statement, judge
 
     subject = Subject(

@@ -23,8 +23,8 @@ import sys
 import tempfile
 import time
 
-from safeship.config import SafetyParams
 from safeship.models.base import Generation, GenerationRequest
+from safeship.params import SafetyParams
 from safeship.safety.battery import run_battery
 from safeship.safety.compliance import is_harmful_compliance
 from safeship.safety.evaluation import evaluate_detectors

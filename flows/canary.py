@@ -27,8 +27,8 @@ from prefect.artifacts import create_markdown_artifact, create_table_artifact
 from safeship.canary.observations import text_scorer
 from safeship.canary.rollout import Effects, run_rollout
 from safeship.canary.runtime import gateway_url
-from safeship.config import Params
 from safeship.errors import SafeshipError
+from safeship.params import Params
 from tasks import canary as c
 from tasks.common import artifact_key, load_params_task
 

@@ -17,7 +17,7 @@ from typing import Any
 
 import yaml
 
-from safeship.config import Params, load_params
+from safeship.params import Params, load_params
 
 ROOT = Path(__file__).resolve().parent.parent
 PREFECT_YAML = ROOT / "prefect.yaml"

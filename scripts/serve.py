@@ -11,7 +11,7 @@ from typing import Any
 
 from prefect import serve
 
-from safeship.config import load_params
+from safeship.params import load_params
 from scripts.deployments import DeploymentSpec, specs
 
 

@@ -15,8 +15,9 @@ from safeship.canary.runtime import (
     replay_prompts,
     wait_for_routing,
 )
-from safeship.config import Params, Settings
+from safeship.config import Settings
 from safeship.events import EventKind
+from safeship.params import Params
 from tasks.common import open_registry, task
 
 if TYPE_CHECKING:

@@ -9,7 +9,8 @@ from functools import partial
 from prefect import task as prefect_task
 from prefect.cache_policies import NO_CACHE
 
-from safeship.config import Params, Settings, apply_offline_env, load_params
+from safeship.config import Settings, apply_offline_env
+from safeship.params import Params, load_params
 from safeship.registry.store import Registry
 
 # Registry state is the source of truth; Prefect's result cache must not replay steps.

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from safeship.config import Params
 from safeship.events import EventKind
+from safeship.params import Params
 from safeship.release import steps
 from safeship.release.approvals import ApprovalInput, Shown, Subject, Verdict, judge
 from safeship.release.request import ReleaseRequest

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from safeship.config import Settings, TrainParams, parse_params
+from safeship.config import Settings
+from safeship.params import TrainParams, parse_params
 from safeship.registry.registration import artifact_dir, register
 from safeship.registry.store import Registry
 from tests.flows.conftest import edit_params
@@ -99,7 +100,7 @@ def test_rescan_flow_amends_alerts_and_rolls_back(
     two_versions: Registry, release_project: Path, tmp_path: Path
 ) -> None:
     from flows.rescan import rescan
-    from safeship.config import load_params
+    from safeship.params import load_params
     from safeship.release.steps import run_safety
     from safeship.safety.probes import PROBE_DIR
 

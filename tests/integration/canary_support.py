@@ -13,11 +13,11 @@ from typing import Any
 
 from safeship.canary.observations import text_scorer
 from safeship.canary.rollout import Effects, RolloutResult, run_rollout
-from safeship.config import CanaryParams, SafetyParams, TrainParams, parse_params
 from safeship.demo import prepare as prep
 from safeship.demo import train as tr
 from safeship.drills.upstream import FaultyUpstream
 from safeship.gateway.requestlog import RequestLog
+from safeship.params import CanaryParams, SafetyParams, TrainParams, parse_params
 from safeship.registry.store import Registry
 from safeship.testing.traffic import TrafficConfig, load_prompts, run_traffic
 from tests.integration.test_gateway_support import ROOT

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from safeship.access.signatures import SigningKey, statement, token_digest
-from safeship.config import Params
+from safeship.params import Params
 from safeship.registry.registration import register
 from safeship.registry.store import Registry
 from safeship.release.approvals import PURPOSE, ApprovalInput, Subject, approval_statement

@@ -23,8 +23,9 @@ from test_gateway_support import (
 )
 
 from safeship.canary import repair_stale_canary
-from safeship.config import CanaryParams, Settings
+from safeship.config import Settings
 from safeship.gateway.requestlog import RequestLog, default_url
+from safeship.params import CanaryParams
 from safeship.registry.store import Registry
 
 MODEL = "demo-chat"

@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from safeship.config import Params, Settings, TrainParams, parse_params
+from safeship.config import Settings
 from safeship.demo import prepare as prep
 from safeship.demo import train as tr
 from safeship.drills import SCENARIOS, DrillOptions, run_drill
+from safeship.params import Params, TrainParams, parse_params
 from safeship.registry.store import Registry
 from tests.integration.test_gateway_support import (
     ROOT,

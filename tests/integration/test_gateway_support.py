@@ -20,9 +20,10 @@ from typing import Any
 import httpx
 import pytest
 
-from safeship.config import ServingParams, Settings, TrainParams, parse_params
+from safeship.config import Settings
 from safeship.demo import prepare as prep
 from safeship.demo import train as tr
+from safeship.params import ServingParams, TrainParams, parse_params
 from safeship.project import init_project
 from safeship.registry.registration import register
 from safeship.registry.store import Registry

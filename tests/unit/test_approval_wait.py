@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from safeship.config import Params, TierPolicy
+from safeship.params import Params, TierPolicy
 from safeship.release.approval import ApprovalWait, canary_runs
 from safeship.release.approvals import Verdict
 

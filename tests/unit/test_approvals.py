@@ -9,8 +9,8 @@ import pytest
 
 from safeship.access.identities import Signers, normalise_name, parse_signers
 from safeship.access.signatures import SigningKey, statement
-from safeship.config import AccessParams, TierPolicy
 from safeship.errors import InputError
+from safeship.params import AccessParams, TierPolicy
 from safeship.release.approvals import (
     PURPOSE,
     ApprovalInput,

@@ -22,8 +22,8 @@ from safeship.canary.sequential import (
 )
 from safeship.canary.shadow import compare_pairs, mcnemar_one_sided, pair_rows
 from safeship.canary.simulate import flags_scorer
-from safeship.config import CanaryParams, ShadowParams, parse_params
 from safeship.errors import ConfigError
+from safeship.params import CanaryParams, ShadowParams, parse_params
 
 P = CanaryParams(steps=[5, 25, 50, 100], min_requests=100, min_stable_requests=50,
                  max_step_duration_s=60)  # fmt: skip
@@ -239,7 +239,7 @@ def test_params_refuse_bad_values(section: dict[str, Any], key: str) -> None:
 
 
 def test_params_file_with_impossible_canary_fails_at_load_time(tmp_path: Path) -> None:
-    from safeship.config import load_params
+    from safeship.params import load_params
 
     (tmp_path / "params.yaml").write_text("canary:\n  steps: [5, 25, 25, 100]\n")
     with pytest.raises(ConfigError, match=r"params.yaml: key 'canary.steps'.*strictly increase"):

@@ -14,7 +14,7 @@ from safeship.canary.simulate import (
     simulate,
     with_callers,
 )
-from safeship.config import CanaryParams
+from safeship.params import CanaryParams
 
 pytestmark = pytest.mark.slow
 RUNS = 40

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from safeship.config import TrainParams, parse_params
 from safeship.demo import prepare as prep
 from safeship.demo import train as tr
 from safeship.errors import InputError
 from safeship.models.base import GenerationRequest
 from safeship.models.ngram import NgramGenerator
+from safeship.params import TrainParams, parse_params
 from safeship.safety.refusal import is_refusal
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from safeship.config import SafetyParams
 from safeship.errors import InputError
+from safeship.params import SafetyParams
 from safeship.release.gate import GateResult, evaluate_gate
 from safeship.safety.stats import Metric, rate_metric
 

@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 import pandas as pd
 import pytest
 
-from safeship.config import MonitorParams, parse_params
 from safeship.errors import ConfigError
 from safeship.monitoring.policy import (
     Finding,
@@ -20,6 +19,7 @@ from safeship.monitoring.policy import (
     rollback_candidates,
     window_bounds,
 )
+from safeship.params import MonitorParams, parse_params
 from safeship.registry.records import DeploymentState, VersionRecord
 
 NOW = datetime(2026, 11, 5, 12, 0, tzinfo=UTC)

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 
-from safeship.config import parse_params
 from safeship.demo import prepare as prep
 from safeship.demo import train as tr
 from safeship.errors import AdapterError, InputError
@@ -18,6 +17,7 @@ from safeship.models.base import GenerationRequest, Generator
 from safeship.models.loader import load_generator
 from safeship.models.ngram import NgramGenerator, detokenize, tokenize
 from safeship.models.ngram_lm import BOS_ID, SEP_ID
+from safeship.params import parse_params
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from safeship.config import RiskTier, parse_params
 from safeship.errors import ConfigError
+from safeship.params import RiskTier, parse_params
 
 
 def test_misspelled_params_section_is_refused_with_the_allowed_ones(tmp_path: Path) -> None:
@@ -41,7 +41,7 @@ def test_risk_tiers_are_one_vocabulary() -> None:
 
 
 def test_a_section_given_twice_is_refused_with_its_line(tmp_path: Path) -> None:
-    from safeship.config import load_params
+    from safeship.params import load_params
 
     (tmp_path / "params.yaml").write_text(
         "canary:\n  alpha: 0.01\nmonitor: {}\ncanary:\n  alpha: 0.2\n"

@@ -12,8 +12,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from safeship.config import SafetyParams
 from safeship.models.base import Generation, GenerationRequest
+from safeship.params import SafetyParams
 from safeship.release.gate import evaluate_gate
 from safeship.safety.battery import BatteryResult, mask_group_terms, run_battery
 

@@ -9,8 +9,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from safeship.config import SafetyParams
 from safeship.errors import ExternalToolError
+from safeship.params import SafetyParams
 from safeship.safety.battery import run_battery
 from safeship.safety.probes import ProbeSuite, load_probes
 from tests.unit.test_safety_battery import CompliantGenerator

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from safeship.config import parse_params
 from safeship.errors import ConfigError
+from safeship.params import parse_params
 from safeship.safety.probes import PROBE_CATEGORIES, load_probe_set, load_probes
 
 HEADER = {"header": True, "set": "pii", "version": "9.9.9"}

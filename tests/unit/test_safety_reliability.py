@@ -10,9 +10,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from safeship.config import SafetyParams
 from safeship.drills.upstream import FaultyUpstream, openai_candidate_dir
 from safeship.models.loader import load_generator
+from safeship.params import SafetyParams
 from safeship.release.gate import evaluate_gate
 from safeship.safety.battery import BatteryResult, run_battery
 from safeship.safety.probes import ProbeSuite, load_probes

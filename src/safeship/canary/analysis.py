@@ -26,7 +26,7 @@ from safeship.canary.sequential import CallerTest, caller_test, first_flags
 
 if TYPE_CHECKING:
     from safeship.canary.observations import Observations
-    from safeship.config import CanaryParams
+    from safeship.params import CanaryParams
 
 Decision = Literal["continue", "next_step", "promote", "rollback", "inconclusive"]
 RATES: dict[str, str] = {

@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     import numpy.typing as npt
     import pandas as pd
 
-    from safeship.config import SafetyParams
+    from safeship.params import SafetyParams
 
 FLAGS: tuple[str, ...] = ("error", "toxic", "pii", "guardrail", "refusal", "low_quality")
 #: numeric descriptors kept for the step's Evidently drift report

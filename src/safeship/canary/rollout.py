@@ -27,7 +27,7 @@ from safeship.canary.observations import Observations, Scorer
 if TYPE_CHECKING:
     import pandas as pd
 
-    from safeship.config import CanaryParams
+    from safeship.params import CanaryParams
 
 LATE_ROWS_S = 5.0
 Outcome = Literal["passed", "rolled_back", "held", "stopped"]

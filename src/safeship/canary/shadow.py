@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     import numpy.typing as npt
     import pandas as pd
 
-    from safeship.config import SafetyParams, ShadowParams
+    from safeship.params import SafetyParams, ShadowParams
 
 BINARY = ("error", "toxic", "pii", "guardrail_violation", "empty", "refusal")
 

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
     from safeship.canary.analysis import Verdict
-    from safeship.config import CanaryParams
+    from safeship.params import CanaryParams
 
 MODEL = "sim-model"
 

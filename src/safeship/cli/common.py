@@ -15,7 +15,8 @@ if TYPE_CHECKING:
 
 
 def open_registry() -> Registry:
-    from safeship.config import Settings, apply_offline_env, load_params
+    from safeship.config import Settings, apply_offline_env
+    from safeship.params import load_params
     from safeship.registry.store import Registry
 
     settings = Settings.from_env()

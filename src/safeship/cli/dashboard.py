@@ -12,8 +12,9 @@ DEFAULT_PORT = 8750
 
 
 def _dashboard(args: argparse.Namespace) -> int:
-    from safeship.config import Settings, apply_offline_env, load_params
+    from safeship.config import Settings, apply_offline_env
     from safeship.dashboard.context import Context
+    from safeship.params import load_params
     from safeship.prefect_api import api_url
 
     if not 0 <= args.port <= 65535:

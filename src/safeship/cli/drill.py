@@ -12,8 +12,9 @@ from safeship.cli.output import print_json, print_table
 def _drill(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from safeship.config import Settings, apply_offline_env, load_params
+    from safeship.config import Settings, apply_offline_env
     from safeship.drills import DrillOptions, run_drill
+    from safeship.params import load_params
 
     settings = Settings.from_env()
     params = load_params(settings.project_root)

@@ -11,10 +11,11 @@ from safeship.errors import InputError
 
 
 def _gateway(args: argparse.Namespace) -> int:
-    from safeship.config import Settings, apply_offline_env, load_params
+    from safeship.config import Settings, apply_offline_env
     from safeship.gateway import app as gateway_app
     from safeship.gateway.auth import ENV_AUTH, ENV_METRICS_AUTH
     from safeship.gateway.logs import configure
+    from safeship.params import load_params
 
     if args.port is None:
         raw = os.environ.get("SAFESHIP_GATEWAY_PORT", "").strip() or "8700"

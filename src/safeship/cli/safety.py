@@ -16,7 +16,7 @@ def _scan(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-    from safeship.config import load_params
+    from safeship.params import load_params
     from safeship.release.steps import run_safety
 
     with open_registry() as registry:
@@ -70,7 +70,7 @@ def _scan(args: argparse.Namespace) -> int:
 
 
 def _gate(args: argparse.Namespace) -> int:
-    from safeship.config import load_params
+    from safeship.params import load_params
     from safeship.release.steps import judge_gate
 
     with open_registry() as registry:

@@ -10,8 +10,9 @@ from safeship.dashboard.health import ScoreCache
 from safeship.dashboard.sources import LedgerWatch
 
 if TYPE_CHECKING:
-    from safeship.config import Params, Settings
+    from safeship.config import Settings
     from safeship.gateway.requestlog import RequestLog
+    from safeship.params import Params
     from safeship.registry.store import Registry
 
 
@@ -45,8 +46,9 @@ class Context:
         prefect_api: str | None = None,
         request_log_url: str | None = None,
     ) -> Context:
-        from safeship.config import Settings, load_params
+        from safeship.config import Settings
         from safeship.gateway.requestlog import default_url
+        from safeship.params import load_params
         from safeship.registry.store import Registry
 
         settings = settings or Settings.from_env()

@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel
 
 if TYPE_CHECKING:
-    from safeship.config import SafetyParams
     from safeship.gateway.requestlog import RequestLog
+    from safeship.params import SafetyParams
 
 
 class Health(BaseModel):

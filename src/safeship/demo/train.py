@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from safeship.config import TrainParams, find_project_root, load_params
+from safeship.config import find_project_root
 from safeship.demo.prepare import CORPUS_FILE, HELDOUT_FILE, OUT_DIR, read_jsonl
 from safeship.errors import InputError, SafeshipError
 from safeship.models.ngram import (
@@ -52,6 +52,7 @@ from safeship.models.ngram_router import (
     Router,
     train_router,
 )
+from safeship.params import TrainParams, load_params
 from safeship.safety.refusal import is_refusal
 
 MODEL_NAME = "demo-chat"

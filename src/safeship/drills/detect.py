@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from safeship.canary.analysis import Verdict
     from safeship.canary.observations import Observations
     from safeship.canary.rollout import Effects
-    from safeship.config import CanaryParams
+    from safeship.params import CanaryParams
 
 ROLLOUT_ACTOR = "safeship-canary"  # the rollout loop acts, as in production
 

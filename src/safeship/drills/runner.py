@@ -31,9 +31,10 @@ from safeship.errors import ConflictError, SafeshipError
 from safeship.events import EventKind
 
 if TYPE_CHECKING:
-    from safeship.config import Params, Settings
+    from safeship.config import Settings
     from safeship.drills.staging import StagingGateway
     from safeship.gateway.requestlog import RequestLog
+    from safeship.params import Params
     from safeship.registry.store import Registry
 
 
@@ -99,7 +100,7 @@ def run_drill(
 ) -> DrillReport:
     """Run one drill in staging; write the report; record ``drill.completed`` in
     production's ledger (the only change to production). See :mod:`safeship.drills`."""
-    from safeship.config import Settings, load_params
+    from safeship.config import Settings
     from safeship.drills.staging import (
         StagingGateway,
         drill_serving_params,
@@ -107,6 +108,7 @@ def run_drill(
         staging_settings,
     )
     from safeship.gateway.requestlog import RequestLog, default_url
+    from safeship.params import load_params
     from safeship.registry.store import Registry
 
     check_scenario(scenario)

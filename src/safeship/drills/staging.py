@@ -24,8 +24,9 @@ from safeship.errors import ExternalToolError
 from safeship.events import EventKind
 
 if TYPE_CHECKING:
-    from safeship.config import ServingParams, Settings
+    from safeship.config import Settings
     from safeship.gateway.service import Gateway
+    from safeship.params import ServingParams
     from safeship.registry.store import Registry
 
 ACTOR = "safeship-drill"

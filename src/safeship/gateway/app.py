@@ -245,7 +245,8 @@ def _problems(gateway: Gateway) -> list[str]:
 
 def config_from_env() -> GatewayConfig:
     """The gateway's configuration from the project, ``params.yaml`` and the environment."""
-    from safeship.config import Settings, apply_offline_env, load_params
+    from safeship.config import Settings, apply_offline_env
+    from safeship.params import load_params
 
     settings = Settings.from_env()
     params = load_params(settings.project_root).serving

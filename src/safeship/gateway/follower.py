@@ -35,10 +35,10 @@ from safeship.events import EventKind
 from safeship.gateway.routing import EMPTY, LoadedVersion, ModelRoutes, Snapshot
 
 if TYPE_CHECKING:
-    from safeship.config import ServingParams
     from safeship.gateway.events import RefusalRecorder
     from safeship.gateway.metrics import GatewayMetrics
     from safeship.gateway.notify import PollWaiter
+    from safeship.params import ServingParams
     from safeship.registry.records import VersionRecord
     from safeship.registry.store import Registry
 

@@ -22,8 +22,8 @@ from safeship.gateway import errors
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from safeship.config import ServingParams
     from safeship.models.base import Generation
+    from safeship.params import ServingParams
 
 Endpoint = Literal["completions", "chat"]
 _PIECE = re.compile(r"\s*\S+")

@@ -37,8 +37,9 @@ if TYPE_CHECKING:
     import pandas as pd
     from sqlalchemy import Engine, MetaData, Table
 
-    from safeship.config import ServingParams, Settings
+    from safeship.config import Settings
     from safeship.gateway.metrics import GatewayMetrics
+    from safeship.params import ServingParams
 
 log = logging.getLogger("safeship.gateway")
 TABLE = "gateway_requests"

@@ -25,10 +25,11 @@ from safeship.gateway.routing import Route, choose, split_model
 from safeship.registry.status import DEPLOYABLE
 
 if TYPE_CHECKING:
-    from safeship.config import ServingParams, Settings
+    from safeship.config import Settings
     from safeship.gateway.protocol import ParsedRequest
     from safeship.gateway.routing import LoadedVersion, Snapshot
     from safeship.models.base import Generation, GenerationRequest
+    from safeship.params import ServingParams
     from safeship.registry.apikeys import ApiKey
 
 log = logging.getLogger("safeship.gateway")

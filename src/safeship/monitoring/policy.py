@@ -39,7 +39,7 @@ from safeship.safety.stats import wilson_interval
 if TYPE_CHECKING:
     import pandas as pd
 
-    from safeship.config import MonitorParams
+    from safeship.params import MonitorParams
     from safeship.registry.store import Registry
 
 ACTOR = "safeship-monitor"

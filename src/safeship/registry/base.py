@@ -12,12 +12,13 @@ from safeship import ledger
 from safeship.access.checkpoints import CheckpointReport
 from safeship.access.identities import Signers
 from safeship.access.signatures import Verified
-from safeship.config import AccessParams, Settings
+from safeship.config import Settings
 from safeship.errors import (
     NotFoundError,
 )
 from safeship.events import EventKind
 from safeship.ledger import Event, format_time
+from safeship.params import AccessParams
 from safeship.registry import db
 from safeship.registry.profiles import ProfileStore
 from safeship.registry.records import DeploymentState, HistoryPoint, ModelRecord, VersionRecord
@@ -234,7 +235,7 @@ class RegistryBase:
 
     def access(self) -> AccessParams:
         """The project's ``access:`` policy (params.yaml)."""
-        from safeship.config import load_params
+        from safeship.params import load_params
 
         return load_params(self.settings.project_root).access
 

@@ -14,7 +14,6 @@ from sqlalchemy import Connection, select
 from sqlalchemy.exc import IntegrityError
 
 from safeship import ledger
-from safeship.config import RISK_TIERS
 from safeship.errors import (
     ConflictError,
     DuplicateVersionError,
@@ -23,6 +22,7 @@ from safeship.errors import (
 )
 from safeship.events import EventKind
 from safeship.ledger import Event, format_time, utc_now
+from safeship.params import RISK_TIERS
 from safeship.registry import db
 from safeship.registry.deployments import DeploymentOps
 from safeship.registry.names import validate_model_name, validate_version

@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from safeship.config import Params, TierPolicy
+from safeship.params import Params, TierPolicy
 from safeship.release.approvals import Verdict, complete
 
 

@@ -24,8 +24,8 @@ from safeship.access.signatures import (
     token_digest,
     verify,
 )
-from safeship.config import AccessParams, TierPolicy
 from safeship.errors import InputError, SignatureInvalid
+from safeship.params import AccessParams, TierPolicy
 
 Decision = Literal["approve", "reject"]
 Outcome = Literal["accepted", "refused", "rejected"]

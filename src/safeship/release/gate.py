@@ -17,8 +17,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from safeship.config import RISK_TIERS, RiskTier, SafetyParams
 from safeship.errors import InputError
+from safeship.params import RISK_TIERS, RiskTier, SafetyParams
 from safeship.safety.stats import Metric
 
 CheckKind = Literal["threshold", "regression", "battery", "missing"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from safeship.config import RiskTier
+from safeship.params import RiskTier
 
 
 class ReleaseRequest(BaseModel):

@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
-from safeship.config import Params
 from safeship.errors import DuplicateVersionError, InputError
 from safeship.lineage.capture import capture_lineage, datasets, diff_lineage
+from safeship.params import Params
 from safeship.registry.registration import artifact_dir, hash_artifact, register
 from safeship.registry.semver import SemVer, suggest_next
 from safeship.registry.store import Registry

@@ -28,7 +28,7 @@ from safeship.safety.stats import PROFILE_SCHEMA_VERSION, Metric
 if TYPE_CHECKING:
     import pandas as pd
 
-    from safeship.config import SafetyParams
+    from safeship.params import SafetyParams
 
 Progress = Callable[[int, int], None]
 MAX_QUALITY_TEXTS = 100

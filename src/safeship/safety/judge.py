@@ -20,7 +20,7 @@ from safeship.errors import ConfigError, ExternalToolError
 if TYPE_CHECKING:
     import pandas as pd
 
-    from safeship.config import SafetyParams
+    from safeship.params import SafetyParams
     from safeship.safety.stats import Metric
 
 JUDGED_CATEGORIES = ("jailbreak", "toxicity")

@@ -25,7 +25,7 @@ from safeship.safety.stats import (
 if TYPE_CHECKING:
     import pandas as pd
 
-    from safeship.config import SafetyParams
+    from safeship.params import SafetyParams
     from safeship.safety.guardrails import GuardrailReport
 
 

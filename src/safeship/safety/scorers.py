@@ -23,7 +23,7 @@ from safeship.safety.refusal import is_refusal
 if TYPE_CHECKING:
     import pandas as pd
 
-    from safeship.config import SafetyParams
+    from safeship.params import SafetyParams
 
 _SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+|\n+")
 
