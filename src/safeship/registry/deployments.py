@@ -8,6 +8,7 @@ from sqlalchemy import Connection, select, text
 
 from safeship import ledger
 from safeship.access.roles import move_fields
+from safeship.access.signatures import Verified
 from safeship.errors import (
     ConflictError,
     InputError,
@@ -28,6 +29,27 @@ NOTIFY_CHANNEL = "safeship_deployments"
 
 class DeploymentOps(RegistryBase):
     """Production, canary (with its weight) and shadow pointers, and their history."""
+
+    def _move(
+        self,
+        connection: Connection,
+        model_row: Any,
+        state: DeploymentState,
+        kind: EventKind,
+        version: str | None,
+        payload: dict[str, Any],
+        *,
+        actor: str,
+        signed: Verified | None = None,
+    ) -> Event:
+        """The one way a deployment moves: its ledger event and its new state, written in
+        the caller's transaction (so the two can never disagree)."""
+        event = ledger.append(
+            connection, actor=actor, kind=kind, model=model_row.name, version=version,
+            payload=payload, signed=signed,
+        )  # fmt: skip
+        self._write_deployment(connection, model_row, state, event)
+        return event
 
     def _write_deployment(
         self, connection: Connection, model_row: Any, state: DeploymentState, event: Event
@@ -109,13 +131,13 @@ class DeploymentOps(RegistryBase):
                 new_state = new_state.model_copy(update={"canary": None, "canary_weight": 0})
             if state.shadow == version:
                 new_state = new_state.model_copy(update={"shadow": None})
-            event = ledger.append(
+            return self._move(
                 connection,
-                actor=actor,
-                kind=EventKind.DEPLOYMENT_PROMOTED,
-                model=model,
-                version=version,
-                payload={
+                model_row,
+                new_state,
+                EventKind.DEPLOYMENT_PROMOTED,
+                version,
+                {
                     "from_version": previous,
                     "from_status": row.status,
                     "forced": force,
@@ -123,10 +145,9 @@ class DeploymentOps(RegistryBase):
                     "reason": reason,
                     "run_id": run_id,
                 },
+                actor=actor,
                 signed=signed,
             )
-            self._write_deployment(connection, model_row, new_state, event)
-            return event
 
     def previous_production(self, connection: Connection, model: str, current: str) -> str | None:
         rows = connection.execute(
@@ -178,17 +199,16 @@ class DeploymentOps(RegistryBase):
             new_state = state.model_copy(update={"production": target})
             if state.canary == target:
                 new_state = new_state.model_copy(update={"canary": None, "canary_weight": 0})
-            event = ledger.append(
+            return self._move(
                 connection,
+                model_row,
+                new_state,
+                EventKind.DEPLOYMENT_ROLLED_BACK,
+                target,
+                {"from_version": current, "reason": reason, "run_id": run_id},
                 actor=actor,
-                kind=EventKind.DEPLOYMENT_ROLLED_BACK,
-                model=model,
-                version=target,
-                payload={"from_version": current, "reason": reason, "run_id": run_id},
                 signed=signed,
             )
-            self._write_deployment(connection, model_row, new_state, event)
-            return event
 
     def set_canary(
         self,
@@ -221,22 +241,21 @@ class DeploymentOps(RegistryBase):
             new_state = state.model_copy(
                 update={"canary": version, "canary_weight": weight if version else 0}
             )
-            event = ledger.append(
+            return self._move(
                 connection,
-                actor=actor,
-                kind=EventKind.DEPLOYMENT_CANARY,
-                model=model,
-                version=version,
-                payload={
+                model_row,
+                new_state,
+                EventKind.DEPLOYMENT_CANARY,
+                version,
+                {
                     "weight": new_state.canary_weight,
                     "previous": state.canary,
                     "previous_weight": state.canary_weight,
                     "reason": reason,
                 },
+                actor=actor,
                 signed=signed,
             )
-            self._write_deployment(connection, model_row, new_state, event)
-            return event
 
     def abort_canary(
         self,
@@ -271,23 +290,22 @@ class DeploymentOps(RegistryBase):
                 new_state = state.model_copy(update={"canary": None, "canary_weight": 0})
             if state.shadow == version and reject:
                 new_state = new_state.model_copy(update={"shadow": None})
-            event = ledger.append(
+            return self._move(
                 connection,
-                actor=actor,
-                kind=EventKind.DEPLOYMENT_CANARY_ABORTED,
-                model=model,
-                version=version,
-                payload={
+                model_row,
+                new_state,
+                EventKind.DEPLOYMENT_CANARY_ABORTED,
+                version,
+                {
                     "from": old,
                     "to": new,
                     "previous_weight": state.canary_weight if state.canary == version else 0,
                     "reason": reason,
                     **(payload or {}),
                 },
+                actor=actor,
                 signed=signed,
             )
-            self._write_deployment(connection, model_row, new_state, event)
-            return event
 
     def set_shadow(
         self, model: str, version: str | None, *, actor: str, reason: str | None = None
@@ -299,15 +317,12 @@ class DeploymentOps(RegistryBase):
                 row = self._version_row(connection, model_row, version)
                 if row.status == "rejected":
                     raise ConflictError(f"{model} {version} is rejected: it cannot be shadowed")
-            event = ledger.append(
+            return self._move(
                 connection,
+                model_row,
+                state.model_copy(update={"shadow": version}),
+                EventKind.DEPLOYMENT_SHADOW,
+                version,
+                {"previous": state.shadow, "reason": reason},
                 actor=actor,
-                kind=EventKind.DEPLOYMENT_SHADOW,
-                model=model,
-                version=version,
-                payload={"previous": state.shadow, "reason": reason},
             )
-            self._write_deployment(
-                connection, model_row, state.model_copy(update={"shadow": version}), event
-            )
-            return event
