@@ -58,7 +58,7 @@ _SPECIFICS = re.compile(
     r"|card reader|cloned? cards?|cvv|phishing|spoof\w*|keylogger|ransomware|malware|payload"
     r"|exploit|reverse shell|botnet|ddos|sql injection|brute.?force|password list"
     r"|bitcoin mixer|shell compan\w*|launder\w*|structur(?:e|ing) deposits"
-    r"|fake id|forg\w+|counterfeit|serial number|ghost gun|3d.?print\w*|silencer|suppressor"
+    r"|fake id|forg(?:e|ed|es|ery|eries|ing)|counterfeit|serial number|ghost gun|3d.?print\w*|silencer|suppressor"
     r"|untraceable|burner phone|tor browser|wipe (?:the )?(?:prints|evidence)"
     r"|alibi|stalk\w*|track(?:ing)? (?:device|app)|gps tracker|spyware|their (?:password|location))\b"
 )
