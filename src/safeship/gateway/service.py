@@ -19,6 +19,7 @@ from safeship.gateway.errors import GatewayError
 from safeship.gateway.events import RefusalRecorder, replica_id
 from safeship.gateway.follower import LoadRefused, StateFollower
 from safeship.gateway.metrics import UNKNOWN, GatewayMetrics
+from safeship.gateway.preload import Preloader
 from safeship.gateway.requestlog import RequestLog, RequestRecord, hash_user
 from safeship.gateway.routing import Route, choose, split_model
 from safeship.registry.status import DEPLOYABLE
@@ -44,6 +45,8 @@ class GatewayConfig:
     #: False only with the explicit SAFESHIP_GATEWAY_AUTH=off (the embedded demo)
     auth: bool = True
     metrics_auth: bool = False
+    #: load each model's newest approved version ahead of the move (see .preload)
+    preload: bool = True
 
 
 @dataclass
@@ -102,6 +105,9 @@ class Gateway:
         self._shadow_lock = threading.Lock()
         self._shadow_pending = 0
         self.replica = replica_id()
+        self.preloader: Preloader | None = None
+        if config.preload:
+            self.preloader = Preloader(self.follower, self.params.poll_interval_ms / 1000)
         self.keys: KeyRing | None = None
         if config.auth:
             self.keys = KeyRing(self.registry, self.params.poll_interval_ms / 1000)
@@ -115,6 +121,8 @@ class Gateway:
         if self.requests is not None:
             self.requests.start()
         self.follower.start()
+        if self.preloader is not None:
+            self.preloader.start()
         log.info(
             "gateway following the registry",
             extra={
@@ -127,6 +135,8 @@ class Gateway:
     def stop(self) -> None:
         if self.keys is not None:
             self.keys.stop()
+        if self.preloader is not None:
+            self.preloader.stop()
         self.follower.stop()
         self.shadow_pool.shutdown(wait=True, cancel_futures=True)
         self.pool.shutdown(wait=False, cancel_futures=True)
