@@ -124,9 +124,8 @@ async def _generate(gateway: Gateway, request: Request, endpoint: protocol.Endpo
                 status=413,
                 code="request_too_large",
             )
-        body = protocol.decode_body(await request.body())
         parse = protocol.parse_chat if endpoint == "chat" else protocol.parse_completion
-        parsed = parse(body, gateway.params)
+        parsed = parse(await request.body(), gateway.params)  # JSON + types in one pass
         call.stream, call.prompt, call.model = parsed.stream, parsed.logged_prompt, parsed.model
         generations = await gateway.serve(
             call, parsed, request.headers.get(PIN_HEADER), request.headers.get(USER_HEADER), key
