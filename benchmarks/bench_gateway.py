@@ -127,8 +127,8 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _wait_until(probe: Any, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
+def _wait_until(probe: Any, proc: subprocess.Popen[bytes], timeout_s: float = 60) -> None:
+    deadline = time.monotonic() + timeout_s
     while True:
         try:
             if probe().status_code == 200:

@@ -67,6 +67,7 @@ for i in range(n):
 print(json.dumps({"create": statistics.median(create[1:]), "alias": statistics.median(alias[1:])}))
 """
 
+MLFLOW_PACKAGES = ["mlflow-skinny", "sqlalchemy", "alembic"]
 LITELLM_CONFIG = """model_list:
   - model_name: {model}
     litellm_params:
@@ -79,8 +80,10 @@ LITELLM_CONFIG = """model_list:
 def venv_with(scratch: Path, name: str, packages: list[str]) -> Path | None:
     """A throw-away venv with ``packages``, or None (and a message) if pip fails."""
     folder = scratch / name
-    subprocess.run([sys.executable, "-m", "venv", str(folder)], check=True)
     python = folder / "bin" / "python"
+    if (folder / ".installed").exists():  # --venvs: reused from an earlier run
+        return python
+    subprocess.run([sys.executable, "-m", "venv", str(folder)], check=True)
     done = subprocess.run(
         [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", *packages],
         capture_output=True,
@@ -91,6 +94,7 @@ def venv_with(scratch: Path, name: str, packages: list[str]) -> Path | None:
         tail = (done.stderr or done.stdout).strip().splitlines()[-3:]
         print(f"skipped {name}: pip install {' '.join(packages)} failed: {' / '.join(tail)}")
         return None
+    (folder / ".installed").touch()
     return python
 
 
@@ -139,18 +143,22 @@ def bench_litellm(python: Path, base: Path, settings: Any, n: int) -> tuple[floa
         config = base / "litellm.yaml"
         config.write_text(LITELLM_CONFIG.format(model=REMOTE, base=upstream.url + "/v1"))
         port = _free_port()
+        proxy_log = (base / "litellm.log").open("wb")
         proxy = subprocess.Popen(
             [str(python.with_name("litellm")), "--config", str(config), "--port", str(port),
              "--num_workers", "1"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            stdout=proxy_log, stderr=subprocess.STDOUT,
             env={**os.environ, "LITELLM_TELEMETRY": "False"},
         )  # fmt: skip
         try:
             url = f"http://127.0.0.1:{port}"
-            _wait_until(lambda: httpx.get(url + "/health/liveliness", timeout=2), proxy)
+            # the proxy imports a great deal: allow it minutes on a loaded machine
+            _wait_until(lambda: httpx.get(url + "/health/liveliness", timeout=2), proxy, 300)
         except RuntimeError:
             proxy.terminate()
-            print("skipped LiteLLM: the proxy did not start")
+            proxy.wait(timeout=30)
+            tail = (base / "litellm.log").read_text(errors="replace").strip().splitlines()[-3:]
+            print(f"skipped LiteLLM: the proxy did not start: {' / '.join(tail)}")
             return None
         from safeship.registry.store import Registry
 
@@ -180,16 +188,22 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--quick", action="store_true", help="smoke run: small counts")
     parser.add_argument("--no-litellm", action="store_true", help="skip the LiteLLM proxy")
+    parser.add_argument("--no-mlflow", action="store_true", help="skip MLflow")
+    parser.add_argument(
+        "--venvs", type=Path, help="keep the peers' venvs in this folder and reuse them"
+    )
     args = parser.parse_args()
     if args.quick:
         args.versions, args.requests = 5, 30
     os.environ.setdefault("DVC_NO_ANALYTICS", "1")
     header("safeship vs peers")
+    sys.stdout.flush()
     scratch = Path(tempfile.mkdtemp(prefix="bench-peers-", dir="/tmp"))
     rows: list[list[str]] = []
     try:
         ours = bench_registration(scratch, args.versions)
-        python = venv_with(scratch, "mlflow", ["mlflow-skinny", "sqlalchemy", "alembic"])
+        venvs = args.venvs or scratch
+        python = None if args.no_mlflow else venv_with(venvs, "mlflow", MLFLOW_PACKAGES)
         if python is not None:
             done = subprocess.run(
                 [str(python), "-c", MLFLOW_SCRIPT, str(scratch / "mlflow.db"), str(args.versions)],
@@ -209,8 +223,11 @@ def main() -> int:
                     ["promote vs set_registered_model_alias", fmt_seconds(ours["promote"]),
                      fmt_seconds(mlflow["alias"]), f"{ours['promote'] / mlflow['alias']:.2f}x"],
                 ]  # fmt: skip
+                print(
+                    table(["measure", "safeship", "peer", "ratio safeship/peer"], rows), flush=True
+                )
         if not args.no_litellm:
-            python = venv_with(scratch, "litellm", ["litellm[proxy]"])
+            python = venv_with(venvs, "litellm", ["litellm[proxy]"])
             if python is not None:
                 settings, registry = _setup(scratch / "gw")
                 registry.close()
