@@ -1,42 +1,39 @@
-"""The serving process: Prefect deployments of safeship's flows (run by `make up`)."""
+"""The serving process: Prefect deployments of safeship's flows (run by `make up`).
+
+The deployments are the ones ``prefect.yaml`` declares for a work pool (``make up-team``):
+both come from :func:`scripts.deployments.specs`.
+"""
 
 from __future__ import annotations
 
+import importlib
+from typing import Any
+
 from prefect import serve
 
-from flows.drill import rollback_drill
-from flows.monitor import monitor
-from flows.release import release
-from flows.rescan import rescan
-from flows.rollback import rollback
-from flows.scheduled_release import scheduled_release
 from safeship.config import load_params
+from scripts.deployments import DeploymentSpec, specs
+
+
+def _flow(spec: DeploymentSpec) -> Any:
+    path, function = spec.entrypoint.split(":")
+    module = importlib.import_module(path.removesuffix(".py").replace("/", "."))
+    return getattr(module, function)
 
 
 def main() -> None:
     params = load_params()
     serve(
-        release.to_deployment(name="release", description="Release a candidate (manual, UI form)"),
-        scheduled_release.to_deployment(
-            name="scheduled-release",
-            cron=params.release.scheduled_release_cron,
-            description="Reproduce the DVC pipeline and release when the lineage changed",
-        ),
-        rollback.to_deployment(name="rollback", description="Roll production back"),
-        monitor.to_deployment(
-            name="monitor",
-            interval=params.release.monitor_interval_s,
-            description="Integrity, drift, safety rates and stale canaries of every model",
-        ),
-        rescan.to_deployment(
-            name="rescan",
-            description="Re-run the safety battery on released versions (profile amendments)",
-        ),
-        rollback_drill.to_deployment(
-            name="rollback-drill",
-            cron=params.release.rollback_drill_cron,
-            description="Rollback drill in a staging copy of production (detect + revert)",
-        ),
+        *(
+            _flow(spec).to_deployment(
+                name=spec.name,
+                description=spec.description,
+                cron=spec.cron,
+                interval=spec.interval_s,
+                parameters=spec.parameters,
+            )
+            for spec in specs(params)
+        )
     )
 
 

@@ -30,7 +30,7 @@ def _train(root: Path, name: str, slices: list[str]) -> Path:
         {"prepare": {"source_dir": str(SOURCE), "slices": slices}}, Path("params.yaml")
     ).prepare
     prep.prepare(prepare, root, work / "prepared")
-    tr.train(TrainParams(order=3), work, data_dir=work / "prepared", model_dir=work / "model",
+    tr.train(TrainParams(order=3), root, data_dir=work / "prepared", model_dir=work / "model",
              metrics_path=work / "metrics.json")  # fmt: skip
     return work / "model"
 
@@ -44,7 +44,7 @@ def two_versions(release_project: Path) -> Iterator[Registry]:
         register(registry, model=MODEL, path=path, version=version, author="dave", actor="t")
         for status in ("validated", "gated", "approved"):
             registry.move_status(MODEL, version, status, actor="t")
-        registry.promote(MODEL, version, actor="t")
+        registry.promote(MODEL, version, actor="safeship-test")
     try:
         yield registry
     finally:

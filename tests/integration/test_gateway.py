@@ -30,6 +30,7 @@ from test_gateway_support import (
 )
 
 from safeship.config import Settings
+from safeship.gateway.metrics import replica_name
 from safeship.gateway.routing import bucket
 from safeship.registry.registration import artifact_dir
 from safeship.registry.store import Registry
@@ -154,8 +155,9 @@ def test_models_healthz_metrics(gw: GatewayServer, world: World) -> None:
     assert health["models"]["split-chat"]["canary"]["version"] == "1.1.0"
     gw.complete("demo-chat")
     text = gw.client.get("/metrics").text
+    replica = replica_name()  # every sample names its replica (issue 16)
     assert (
-        'safeship_gateway_requests_total{endpoint="completions",model="demo-chat",role="stable",status="200",version="1.0.0"}'
+        f'safeship_gateway_requests_total{{endpoint="completions",model="demo-chat",replica="{replica}",role="stable",status="200",version="1.0.0"}}'
         in text
     )
     assert "safeship_gateway_request_latency_seconds_bucket" in text

@@ -11,7 +11,6 @@ from safeship.config import MonitorParams, parse_params
 from safeship.errors import ConfigError
 from safeship.monitoring.policy import (
     Finding,
-    canary_is_stale,
     choose_target,
     deployed_versions,
     drift_decision,
@@ -92,15 +91,6 @@ def test_drift_decision() -> None:
     assert drifted and share == pytest.approx(2 / 3) and columns == ["a", "c"]
     assert drift_decision({"a": 0.001, "b": 0.5}, 0.01, 0.6)[0] is False
     assert drift_decision({}, 0.01, 0.5)[0] is False
-
-
-def test_canary_is_stale() -> None:
-    live = DeploymentState(model="m", production="1.0.0", canary="1.1.0", canary_weight=10)
-    assert canary_is_stale(live, NOW - timedelta(hours=2), NOW, 3600)
-    assert not canary_is_stale(live, NOW - timedelta(minutes=5), NOW, 3600)
-    parked = live.model_copy(update={"canary_weight": 0})
-    assert not canary_is_stale(parked, NOW - timedelta(days=2), NOW, 3600)
-    assert canary_is_stale(live, None, NOW, 3600)
 
 
 def test_plan_actions_by_policy() -> None:

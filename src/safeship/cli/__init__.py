@@ -27,6 +27,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "approve",
     "traffic",
     "drill",
+    "dashboard",
+    "incident",
 )
 
 

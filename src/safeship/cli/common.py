@@ -13,8 +13,6 @@ from safeship.errors import InputError
 if TYPE_CHECKING:
     from safeship.registry.store import Registry
 
-Handler = Callable[[argparse.Namespace], int]
-
 
 def open_registry() -> Registry:
     from safeship.config import Settings, apply_offline_env, load_params
@@ -23,7 +21,7 @@ def open_registry() -> Registry:
     settings = Settings.from_env()
     load_params(settings.project_root)  # a malformed params.yaml is refused before any change
     apply_offline_env(settings.state_dir)
-    return Registry.open(settings)
+    return Registry.open(settings, create=False)  # only `safeship init` creates one
 
 
 def parse_time(text: str) -> datetime:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+from pathlib import Path
 from typing import Any
 
 from safeship.errors import InputError
@@ -15,6 +16,11 @@ def _gateway(args: argparse.Namespace) -> int:
     from safeship.gateway.auth import ENV_AUTH, ENV_METRICS_AUTH
     from safeship.gateway.logs import configure
 
+    if args.port is None:
+        raw = os.environ.get("SAFESHIP_GATEWAY_PORT", "").strip() or "8700"
+        if not raw.isdigit():
+            raise InputError(f"SAFESHIP_GATEWAY_PORT={raw!r} is not a port: use 1 to 65535")
+        args.port = int(raw)
     if args.workers < 1:
         raise InputError(f"--workers must be at least 1, got {args.workers}")
     if not 0 <= args.port <= 65535:
@@ -34,6 +40,7 @@ def _gateway(args: argparse.Namespace) -> int:
         os.environ[ENV_AUTH] = "off"
     if args.metrics_auth:
         os.environ[ENV_METRICS_AUTH] = "on"
+    _metrics_env(settings.state_dir, args.host, args.port, args.workers)
 
     import uvicorn
 
@@ -53,6 +60,21 @@ def _gateway(args: argparse.Namespace) -> int:
     return 0
 
 
+def _metrics_env(state_dir: Path, host: str, port: int, workers: int) -> None:
+    """A ``replica`` label for /metrics, and with several workers prometheus_client's
+    multiprocess mode in a fresh folder (so /metrics adds up every worker)."""
+    import shutil
+
+    from safeship.gateway.metrics import ENV_MULTIPROC_DIR, ENV_REPLICA
+
+    os.environ.setdefault(ENV_REPLICA, f"{host}:{port}")
+    if workers > 1 and not os.environ.get(ENV_MULTIPROC_DIR):
+        folder = state_dir / "metrics" / f"gateway-{port}-{os.getpid()}"
+        shutil.rmtree(folder, ignore_errors=True)
+        folder.mkdir(parents=True)
+        os.environ[ENV_MULTIPROC_DIR] = str(folder)
+
+
 def add_commands(subparsers: Any) -> None:
     parser = subparsers.add_parser(
         "gateway",
@@ -62,8 +84,17 @@ def add_commands(subparsers: Any) -> None:
         "Follows the registry: promotions and rollbacks take effect within a poll interval "
         "(serving.poll_interval_ms in params.yaml).",
     )
-    parser.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8700, help="port (default 8700)")
+    parser.add_argument(
+        "--host",
+        default=os.environ.get("SAFESHIP_HOST") or "127.0.0.1",
+        help="address to bind (default $SAFESHIP_HOST, else 127.0.0.1)",
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=None,
+        help="port (default $SAFESHIP_GATEWAY_PORT, else 8700)",
+    )
     parser.add_argument(
         "--workers", type=int, default=1, help="worker processes (each follows the registry)"
     )

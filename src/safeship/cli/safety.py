@@ -9,6 +9,7 @@ from typing import Any
 
 from safeship.cli.common import add_json_flag, open_registry
 from safeship.cli.output import print_json, print_table
+from safeship.events import EventKind
 
 
 def _scan(args: argparse.Namespace) -> int:
@@ -76,7 +77,7 @@ def _gate(args: argparse.Namespace) -> int:
         params = load_params(registry.settings.project_root)
         result, payload = judge_gate(registry, args.model, args.version, params)
         registry.record(
-            "gate.evaluated",
+            EventKind.GATE_EVALUATED,
             actor=args.actor,
             model=args.model,
             version=args.version,

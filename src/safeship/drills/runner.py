@@ -28,6 +28,7 @@ from safeship.drills.support import (
     wait_stable,
 )
 from safeship.errors import ConflictError, SafeshipError
+from safeship.events import EventKind
 
 if TYPE_CHECKING:
     from safeship.config import Params, Settings
@@ -145,7 +146,7 @@ def run_drill(
             out_dir = out_dir.with_name(f"{out_dir.name}-{drill_id.rsplit('-', 1)[-1]}")
         digest = write_report(report, out_dir)
         event = production_registry.record(
-            "drill.completed", actor=ACTOR, model=model, version=production,
+            EventKind.DRILL_COMPLETED, actor=ACTOR, model=model, version=production,
             payload={"drill_id": drill_id, "scenario": scenario, "outcome": report.outcome,
                      "time_to_detect_s": report.time_to_detect_s,
                      "time_to_revert_s": report.time_to_revert_s,
@@ -212,7 +213,9 @@ def _execute(
             detection = Detection(gaps=[f"the drill could not go on: {error}"])
             report.failures.append(f"error during the drill: {error}")
         reverted_at = None
-        if detection.at is not None:
+        if detection.not_acted:
+            report.failures.append(f"detected, but not acted on: {detection.not_acted}")
+        elif detection.at is not None:
             reverted_at = wait_reverted(gateway.url, model, candidate.version,
                                          options.max_revert_s)  # fmt: skip
         time.sleep(options.settle_s)

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from safeship.errors import ExternalToolError
+from safeship.events import EventKind
 
 if TYPE_CHECKING:
     from safeship.config import ServingParams, Settings
@@ -67,7 +68,7 @@ def seed_staging(production: Registry, settings: Settings, drill_id: str) -> Reg
                 target.execute(tables.metadata.tables[name].insert(), rows[name])
             copied[name] = len(rows[name])
     staging.record(
-        "drill.seeded",
+        EventKind.DRILL_SEEDED,
         actor=ACTOR,
         payload={
             "drill_id": drill_id,

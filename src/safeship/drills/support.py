@@ -52,6 +52,7 @@ class Detection:
     reverted_by: str | None = None
     expect_status: str = "rejected"
     gaps: list[str] = field(default_factory=list)
+    not_acted: str | None = None  # detected, but the shipped code took no action (why)
 
 
 class DrillTraffic:

@@ -16,7 +16,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request, Response  # route signatures are resolved at runtime
 
-from safeship.gateway import errors, protocol
+from safeship.gateway import errors, intake, protocol
 from safeship.gateway.auth import ENV_AUTH, ENV_METRICS_AUTH
 from safeship.gateway.errors import GatewayError
 from safeship.gateway.service import Call, Gateway, GatewayConfig
@@ -27,6 +27,7 @@ ENV_LOG_FORMAT = "SAFESHIP_GATEWAY_LOG_FORMAT"
 ENV_LOG_LEVEL = "SAFESHIP_GATEWAY_LOG_LEVEL"
 PIN_HEADER = "x-safeship-version"
 USER_HEADER = "x-safeship-user"
+_REPLICA_SALT = os.urandom(16).hex()  # per process: /healthz ids reveal no host or pid
 
 
 def create_app(config: GatewayConfig) -> FastAPI:
@@ -124,8 +125,11 @@ async def _generate(gateway: Gateway, request: Request, endpoint: protocol.Endpo
                 status=413,
                 code="request_too_large",
             )
+        # the hardened intake (size-limited read, depth limit, clean strings) decodes; the
+        # pydantic request models then type-check the decoded object once
+        body = intake.decode(await intake.read_limited(request, limit))
         parse = protocol.parse_chat if endpoint == "chat" else protocol.parse_completion
-        parsed = parse(await request.body(), gateway.params)  # JSON + types in one pass
+        parsed = parse(body, gateway.params)
         call.stream, call.prompt, call.model = parsed.stream, parsed.logged_prompt, parsed.model
         generations = await gateway.serve(
             call, parsed, request.headers.get(PIN_HEADER), request.headers.get(USER_HEADER), key
@@ -188,12 +192,14 @@ def _models(gateway: Gateway) -> dict[str, Any]:
 
 
 def _health(gateway: Gateway) -> dict[str, Any]:
+    """Health without internals: no database host, port or name, hostname or pid."""
     follower = gateway.follower
     snapshot = gateway.snapshot
     models: dict[str, Any] = {}
-    degraded = follower.last_error is not None
+    problems = _problems(gateway)
     for name, routes in sorted(snapshot.models.items()):
-        degraded = degraded or bool(routes.wanted)
+        if routes.wanted:
+            problems.append(f"{name}: a wanted version is not loaded")
         models[name] = {
             "stable": _describe(routes.stable),
             "canary": _describe(routes.canary),
@@ -201,23 +207,42 @@ def _health(gateway: Gateway) -> dict[str, Any]:
             "shadow": _describe(routes.shadow),
             "not_loaded": dict(routes.wanted),
         }
-    status = "starting" if snapshot.seq < 0 else "degraded" if degraded else "ok"
+    status = "starting" if snapshot.seq < 0 else "degraded" if problems else "ok"
     log = gateway.requests
     return {
         "status": status,
-        "replica": gateway.replica,
+        "problems": problems,
+        "replica": _opaque_replica(gateway),
         "seq": snapshot.seq,
         "last_poll_age_s": None if follower.last_poll_ok is None else round(time.time() - follower.last_poll_ok, 3),
-        "follow_error": follower.last_error,
         "models": models,
         "loaded": [
             {"model": v.model, "version": v.version, "role": role, "dir_hash": v.dir_hash}
             for role, v in snapshot.loaded()
         ],
-        "request_log": None if log is None else {
-            "accepted": log.accepted, "written": log.written, "dropped": log.dropped,
-        },
+        "request_log": None if log is None else log.health(),
     }  # fmt: skip
+
+
+def _opaque_replica(gateway: Gateway) -> str:
+    """A per-process id that tells replicas apart without naming the host or the pid."""
+    import hashlib
+
+    return hashlib.sha256(f"{_REPLICA_SALT}{gateway.replica}".encode()).hexdigest()[:12]
+
+
+def _problems(gateway: Gateway) -> list[str]:
+    """Why the gateway is degraded, in words that reveal nothing about the deployment."""
+    problems: list[str] = []
+    if gateway.follower.last_error is not None:
+        problems.append("registry unreachable: serving the last known state")
+    settings = gateway.config.settings
+    if settings.is_sqlite and not os.path.exists(settings.db_url.split("///", 1)[-1]):
+        problems.append("registry file missing: serving the last known state")
+    log = gateway.requests
+    if log is not None and log.failing:
+        problems.append("request log unwritable: records are retried, then dropped and counted")
+    return problems
 
 
 def config_from_env() -> GatewayConfig:

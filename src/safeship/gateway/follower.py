@@ -1,7 +1,9 @@
 """Follow the registry: load new versions (verified) first, then switch routing at once.
 
-A thread polls ``registry.change_counter()`` (the ledger's last sequence number: one
-indexed read) every ``poll_interval_ms``. When it moves, the follower reads every
+A thread reads ``registry.change_counter()`` (the ledger's last sequence number: one
+indexed read) every ``poll_interval_ms`` on SQLite; on PostgreSQL it LISTENs for the
+notification every deployment move sends and reads it then, or every few seconds without
+one (:mod:`safeship.gateway.notify`). When it moves, the follower reads every
 model's deployment state, makes sure each version it names is loaded — materialised
 from DVC storage, re-hashed against the catalog, its adapter loaded — and only then
 publishes a new :class:`~safeship.gateway.routing.Snapshot` with one reference
@@ -29,12 +31,14 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from safeship.errors import IntegrityFailure, SafeshipError
+from safeship.events import EventKind
 from safeship.gateway.routing import EMPTY, LoadedVersion, ModelRoutes, Snapshot
 
 if TYPE_CHECKING:
     from safeship.config import ServingParams
     from safeship.gateway.events import RefusalRecorder
     from safeship.gateway.metrics import GatewayMetrics
+    from safeship.gateway.notify import PollWaiter
     from safeship.registry.records import VersionRecord
     from safeship.registry.store import Registry
 
@@ -107,13 +111,15 @@ class VersionLoader:
         from safeship.models.loader import load_generator
         from safeship.monitoring.integrity import check_directory
         from safeship.registry.hashing import Manifest
+        from safeship.registry.names import version_path
         from safeship.registry.registration import artifact_dir
 
         what = f"{record.model} {record.version}"
         state_dir = self.registry.settings.state_dir
-        lock = state_dir / "artifacts" / ".locks" / f"{record.model}@{record.version}.lock"
         manifest = Manifest.from_dict(record.manifest)
         try:
+            locks = state_dir / "artifacts" / ".locks"
+            lock = version_path(locks, record.model, record.version, ".lock")
             with _file_lock(lock):
                 path = artifact_dir(self.registry, record)
                 check = check_directory(path, manifest, f"working copy {path}")
@@ -217,6 +223,7 @@ class StateFollower:
         self._failed: dict[tuple[str, str], float] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self.waiter: PollWaiter | None = None
         self._sync_lock = threading.Lock()
 
     # ------------------------------------------------------------------ lifecycle
@@ -233,27 +240,40 @@ class StateFollower:
         self.loader.close_all()
 
     def _run(self) -> None:
-        interval = self.params.poll_interval_ms / 1000
+        from safeship.gateway.notify import waiter_for
+
+        self.waiter = waiter_for(
+            self.registry.engine, self._stop, self.params.poll_interval_ms / 1000
+        )
         last_error_log = 0.0
-        while not self._stop.wait(interval):
-            try:
-                seq = self.registry.change_counter()
-                unmet = any(r.wanted for r in self.snapshot.models.values())
-                stale = time.monotonic() - self.snapshot.built_at > RETRY_FAILED_S
-                if seq != self.snapshot.seq or (unmet and stale):
-                    self.sync(seq)
-                self.last_poll_ok = time.time()
-                self.last_error = None
-            except Exception as error:  # noqa: BLE001 - keep serving the last snapshot
-                self.metrics.follow_errors.inc()
-                self.last_error = f"{type(error).__name__}: {error}"
-                if time.monotonic() - last_error_log > 10:
-                    last_error_log = time.monotonic()
-                    log.error(
-                        "cannot follow the registry (still serving the last state): %s",
-                        self.last_error,
-                    )
-            self.loader.close_retired()
+        try:
+            while True:
+                self.waiter.wait()
+                if self._stop.is_set():
+                    return
+                try:
+                    self._check()
+                except Exception as error:  # noqa: BLE001 - keep serving the last snapshot
+                    self.metrics.follow_errors.inc()
+                    self.last_error = f"{type(error).__name__}: {error}"
+                    if time.monotonic() - last_error_log > 10:
+                        last_error_log = time.monotonic()
+                        log.error(
+                            "cannot follow the registry (still serving the last state): %s",
+                            self.last_error,
+                        )
+                self.loader.close_retired()
+        finally:
+            self.waiter.close()
+
+    def _check(self) -> None:
+        seq = self.registry.change_counter()
+        unmet = any(r.wanted for r in self.snapshot.models.values())
+        stale = time.monotonic() - self.snapshot.built_at > RETRY_FAILED_S
+        if seq != self.snapshot.seq or (unmet and stale):
+            self.sync(seq)
+        self.last_poll_ok = time.time()
+        self.last_error = None
 
     # ------------------------------------------------------------------ building
     def sync(self, seq: int | None = None) -> Snapshot:
@@ -320,7 +340,9 @@ class StateFollower:
 
     def refused(self, record: VersionRecord, error: LoadRefused) -> None:
         kind = (
-            "gateway.integrity_refused" if error.reason == "integrity" else "gateway.load_refused"
+            EventKind.GATEWAY_INTEGRITY_REFUSED
+            if error.reason == "integrity"
+            else EventKind.GATEWAY_LOAD_REFUSED
         )
         log.error(
             "refused to load %s %s: %s",

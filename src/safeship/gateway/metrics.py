@@ -1,13 +1,48 @@
-"""Prometheus metrics of one gateway process, on a CollectorRegistry of its own."""
+"""Prometheus metrics of the gateway, on a CollectorRegistry of their own.
+
+With ``PROMETHEUS_MULTIPROC_DIR`` set (``safeship gateway --workers N`` sets it to a fresh
+folder), prometheus_client's multiprocess mode aggregates every worker process: counters
+and histograms are summed, ``loaded_version`` is the maximum over live processes and
+``state_seq`` the minimum (the laggiest worker). Every sample carries a ``replica`` label
+(``$SAFESHIP_REPLICA``, set by the CLI to host:port) so the replicas behind a load balancer
+can be told apart.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import os
+import socket
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from prometheus_client import CollectorRegistry
 
     from safeship.gateway.routing import Snapshot
+
+ENV_REPLICA = "SAFESHIP_REPLICA"
+ENV_MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
+
+
+def replica_name() -> str:
+    return os.environ.get(ENV_REPLICA) or socket.gethostname()
+
+
+class _ReplicaLabelled:
+    """Re-yields another collector's families with a ``replica`` label on every sample."""
+
+    def __init__(self, source: Any, replica: str) -> None:
+        self.source = source
+        self.replica = replica
+
+    def collect(self) -> Iterator[Any]:
+        for family in self.source.collect():
+            family.samples = [
+                sample._replace(labels={**sample.labels, "replica": self.replica})
+                for sample in family.samples
+            ]
+            yield family
+
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 UNKNOWN = ""  # label value when the request never reached a model or version
@@ -61,9 +96,14 @@ class GatewayMetrics:
             "1 for each version this process serves, by role",
             labels,
             registry=r,
+            multiprocess_mode="livemax",
         )
+        self._loaded_labels: set[tuple[str, str, str]] = set()
         self.state_seq = Gauge(
-            "safeship_gateway_state_seq", "Ledger sequence number the routing follows", registry=r
+            "safeship_gateway_state_seq",
+            "Ledger sequence number the routing follows",
+            registry=r,
+            multiprocess_mode="livemin",
         )
         self.switches = Counter(
             "safeship_gateway_switches", "Routing snapshots published", ["model"], registry=r
@@ -93,12 +133,25 @@ class GatewayMetrics:
         )
 
     def observe_snapshot(self, snapshot: Snapshot) -> None:
-        self.loaded.clear()
-        for role, loaded in snapshot.loaded():
-            self.loaded.labels(loaded.model, loaded.version, role).set(1)
+        # set, not clear(): in multiprocess mode a cleared child keeps its file value
+        now = {(v.model, v.version, role) for role, v in snapshot.loaded()}
+        for labels in self._loaded_labels - now:
+            self.loaded.labels(*labels).set(0)
+        for labels in now:
+            self.loaded.labels(*labels).set(1)
+        self._loaded_labels = now
         self.state_seq.set(snapshot.seq)
 
     def render(self) -> tuple[bytes, str]:
-        from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+        from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
-        return generate_latest(self.registry), CONTENT_TYPE_LATEST
+        source: Any = self.registry
+        if os.environ.get(ENV_MULTIPROC_DIR):
+            from prometheus_client import multiprocess
+
+            source = CollectorRegistry()
+            collector: Any = multiprocess.MultiProcessCollector  # untyped in prometheus_client
+            collector(source)
+        output = CollectorRegistry(auto_describe=False)
+        output.register(_ReplicaLabelled(source, replica_name()))
+        return generate_latest(output), CONTENT_TYPE_LATEST

@@ -13,6 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from safeship.events import EventKind
 from safeship.gateway import errors
 from safeship.gateway.auth import DISABLED_WARNING, KeyRing, pin_not_allowed
 from safeship.gateway.errors import GatewayError
@@ -85,7 +86,7 @@ class Gateway:
 
         self.config = config
         self.params = config.params
-        self.registry = Registry.open(config.settings)
+        self.registry = Registry.open(config.settings, create=False)
         self.metrics = GatewayMetrics()
         self.recorder = RefusalRecorder(self.registry, self.params.refusal_event_interval_s)
         self.follower = StateFollower(
@@ -217,7 +218,7 @@ class Gateway:
         except GatewayError as error:
             if error.code == "version_not_deployable":
                 self.recorder.record(
-                    "gateway.pin_refused",
+                    EventKind.GATEWAY_PIN_REFUSED,
                     model=model,
                     version=pin,
                     payload={

@@ -1,7 +1,7 @@
 """Monitoring of deployed models: integrity, output drift, safety rates, unsafe states.
 
 The decisions are plain functions (``integrity_findings``, ``rate_checks``,
-``drift_decision``, ``canary_is_stale``, ``plan_actions``, ``choose_target``); the rest
+``drift_decision``, ``plan_actions``, ``choose_target``); the rest
 are thin calls on the registry, the request log and Evidently, each doing one thing, so
 the ``monitor`` flow can run them as separate tasks.
 
@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field
 
+from safeship.events import EventKind
 from safeship.registry.records import DeploymentState, VersionRecord
 from safeship.registry.semver import SemVer
 from safeship.registry.status import DEPLOYABLE
@@ -179,7 +180,7 @@ def rate_checks(
     return checks
 
 
-def failed_mask(requests: pd.DataFrame) -> pd.Series:  # type: ignore[type-arg]
+def failed_mask(requests: pd.DataFrame) -> pd.Series:
     """Requests that errored: HTTP status >= 400 or an error recorded."""
     return (requests["status"] >= 400) | requests["error"].notna()
 
@@ -191,15 +192,6 @@ def drift_decision(
     drifted = sorted(column for column, p in p_values.items() if p < threshold)
     fraction = len(drifted) / len(p_values) if p_values else 0.0
     return bool(p_values) and fraction >= share, fraction, drifted
-
-
-def canary_is_stale(
-    state: DeploymentState, last_change: datetime | None, now: datetime, max_age_s: float
-) -> bool:
-    """A canary taking traffic whose weight has not moved for longer than ``max_age_s``."""
-    if state.canary is None or state.canary_weight <= 0:
-        return False
-    return last_change is None or (now - last_change).total_seconds() > max_age_s
 
 
 def plan_actions(
@@ -256,7 +248,7 @@ def report_stamp(now: datetime) -> str:
 def record_alert(registry: Registry, finding: Finding, *, actor: str = ACTOR) -> int:
     """Write a ``monitor.alert`` ledger event; returns its sequence number."""
     event = registry.record(
-        "monitor.alert",
+        EventKind.MONITOR_ALERT,
         actor=actor,
         model=finding.model,
         version=finding.version,
@@ -346,16 +338,6 @@ def apply_actions(
     return done
 
 
-def last_canary_change(registry: Registry, model: str) -> datetime | None:
-    """Time of the model's newest ``deployment.canary`` ledger event."""
-    from safeship import ledger
-    from safeship.registry import db
-
-    with db.read_connection(registry.engine) as connection:
-        found = ledger.events(connection, model=model, kind="deployment.canary", limit=1)
-    return datetime.fromisoformat(found[-1].time) if found else None
-
-
 def repair_stale_canary(
     registry: Registry,
     model: str,
@@ -364,35 +346,16 @@ def repair_stale_canary(
     run_in_progress: bool = False,
     now: datetime | None = None,
 ) -> Finding | None:
-    """Take a stale canary off traffic (``safeship.canary.repair_stale_canary`` if present).
+    """Take a stale canary off traffic (``safeship.canary.stale.repair_stale_canary``).
 
     Returns a finding describing the repair, or None when nothing was stale.
     """
-    import importlib
+    from safeship.canary.stale import repair_stale_canary as repair
 
     state = registry.deployment(model)
     if run_in_progress or state.canary is None or state.canary_weight <= 0:
         return None
-    repaired: bool
-    try:
-        canary_module = importlib.import_module("safeship.canary")
-        shared = getattr(canary_module, "repair_stale_canary", None)
-    except ImportError:
-        shared = None
-    if shared is not None:
-        import inspect
-
-        extra = {"now": now} if now and "now" in inspect.signature(shared).parameters else {}
-        repaired = bool(shared(registry, model, max_age_s=max_age_s, **extra))
-    else:
-        moment = now or datetime.now(UTC)
-        repaired = canary_is_stale(state, last_canary_change(registry, model), moment, max_age_s)
-        if repaired:
-            registry.set_canary(
-                model, None, 0, actor=ACTOR,
-                reason=f"stale canary: weight {state.canary_weight} unchanged for more than "
-                f"{max_age_s:.0f} s with no release run in progress",
-            )  # fmt: skip
+    repaired = repair(registry, model, max_age_s=max_age_s, now=now)
     if not repaired:
         return None
     return Finding(

@@ -21,6 +21,7 @@ from sqlalchemy import Column, Integer, String, Table, select
 
 from safeship import ledger
 from safeship.errors import ConflictError, InputError, NotFoundError
+from safeship.events import EventKind
 from safeship.ledger import format_time, utc_now
 from safeship.registry import db
 from safeship.registry.tables import metadata
@@ -165,7 +166,7 @@ class KeyStore:
                 )
             )  # fmt: skip
             event = ledger.append(
-                connection, actor=actor, kind="key.created", model=pinned[0],
+                connection, actor=actor, kind=EventKind.KEY_CREATED, model=pinned[0],
                 version=pinned[1], payload={"name": name, "scopes": scopes, "prefix": secret[:7]},
             )  # fmt: skip
         return self.get(name), secret, event
@@ -181,7 +182,7 @@ class KeyStore:
                 .values(revoked_at=format_time(utc_now()))
             )
             return ledger.append(
-                connection, actor=actor, kind="key.revoked", payload={"name": name}
+                connection, actor=actor, kind=EventKind.KEY_REVOKED, payload={"name": name}
             )
 
     def pin(self, name: str, pin: str, *, actor: str) -> Event:
@@ -201,6 +202,6 @@ class KeyStore:
                 .values(pin_model=model, pin_version=version)
             )
             return ledger.append(
-                connection, actor=actor, kind="key.pinned", model=model, version=version,
+                connection, actor=actor, kind=EventKind.KEY_PINNED, model=model, version=version,
                 payload={"name": name},
             )  # fmt: skip

@@ -4,6 +4,12 @@ Files are copied into the DVC cache while their md5 is recomputed (what is store
 exactly what was hashed), the directory's ``.dir`` object is written by DVC's own tree
 code, and DVC pushes the objects to the remote. ``verify_stored`` re-hashes what the
 cache and the remote hold against a catalog manifest.
+
+The remote is the project's default DVC remote: a local folder by default, or a team's own
+(``dvc remote add -d NAME s3://BUCKET/PATH``; ``dvc remote modify NAME endpointurl URL`` for
+an S3-compatible server; credentials from the environment, ``AWS_ACCESS_KEY_ID`` /
+``AWS_SECRET_ACCESS_KEY`` or ``AWS_PROFILE``, never from safeship's files). A missing bucket
+or refused credentials are one clear error before anything is pushed, pulled or verified.
 """
 
 from __future__ import annotations
@@ -121,7 +127,8 @@ def _tree_for(manifest: Manifest) -> Any:
     from dvc_data.hashfile.meta import Meta
     from dvc_data.hashfile.tree import Tree
 
-    tree = Tree()  # type: ignore[no-untyped-call]
+    make_tree: Any = Tree  # dvc_data's constructor is untyped
+    tree = make_tree()
     for entry in manifest.files:
         tree.add(tuple(entry.relpath.split("/")), Meta(size=entry.size), HashInfo("md5", entry.md5))
     tree.digest()
@@ -140,6 +147,36 @@ def _object_ids(manifest: Manifest) -> list[Any]:
     return [HashInfo("md5", manifest.dir_hash)] + [
         HashInfo("md5", entry.md5) for entry in manifest.files
     ]
+
+
+def check_remote(odb: Any) -> None:
+    """Raise a clear :class:`ExternalToolError` if an object-storage remote's bucket is
+    missing or its credentials are refused (local folders are not checked)."""
+    protocol = getattr(odb.fs, "protocol", "local")
+    protocol = protocol[0] if isinstance(protocol, (tuple, list)) else protocol
+    if protocol in ("local", "file"):
+        return
+    bucket = str(odb.path).split("/", 1)[0]
+    url = f"{protocol}://{odb.path}"
+    try:
+        found = odb.fs.exists(bucket)
+    except PermissionError as error:
+        raise ExternalToolError(
+            f"the DVC remote {url} refused access ({error}): check the credentials in the "
+            "environment (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE) and the "
+            "bucket's policy"
+        ) from error
+    except Exception as error:  # noqa: BLE001 - any client failure: name the remote
+        raise ExternalToolError(
+            f"cannot reach the DVC remote {url}: {type(error).__name__}: {error}; check its "
+            "endpointurl (dvc remote modify NAME endpointurl URL) and the network"
+        ) from error
+    if not found:
+        raise ExternalToolError(
+            f"the bucket {bucket!r} of the DVC remote {url} does not exist (or these "
+            "credentials cannot see it): create it, or point the remote at an existing one "
+            "(dvc remote modify NAME url s3://BUCKET/PATH)"
+        )
 
 
 def store_artifact(root: Path, source: Path, manifest: Manifest) -> int:
@@ -162,6 +199,7 @@ def store_artifact(root: Path, source: Path, manifest: Manifest) -> int:
         todo = [oid for oid in _object_ids(manifest) if oid.value not in pushed]
         if not todo:
             return 0
+        check_remote(repo.cloud.get_remote_odb(None, "push"))
         result = repo.cloud.push(todo)
         if result.failed:
             raise ExternalToolError(
@@ -227,6 +265,7 @@ def verify_stored(root: Path, manifest: Manifest) -> list[StoreCheck]:
     with dvc_repo(root) as repo:
         checks = [_check_odb(repo.cache.local, manifest, "cache")]
         remote = repo.cloud.get_remote_odb(None, "push")
+        check_remote(remote)
         checks.append(_check_odb(remote, manifest, f"remote {remote.path}"))
         return checks
 
@@ -238,6 +277,7 @@ def materialize(root: Path, manifest: Manifest, target: Path) -> Path:
     with dvc_repo(root) as repo:
         odb = repo.cache.local
         if any(not odb.exists(entry.md5) for entry in manifest.files):
+            check_remote(repo.cloud.get_remote_odb(None, "pull"))
             repo.cloud.pull(_object_ids(manifest))
     # the copy needs no DVC handle: other threads may use it meanwhile
     staging = target.with_name(target.name + ".partial")

@@ -17,11 +17,12 @@ from typing import TYPE_CHECKING, Any
 
 from safeship.models.base import Generation, GenerationRequest, Generator
 from safeship.safety import metrics as category_metrics
+from safeship.safety.compliance import is_harmful_compliance
 from safeship.safety.leaks import canary_leak, make_canary
 from safeship.safety.pii import find_pii
 from safeship.safety.probes import ProbeSuite, load_probes
 from safeship.safety.quality import quality_metrics, split_reference
-from safeship.safety.stats import Metric
+from safeship.safety.stats import PROFILE_SCHEMA_VERSION, Metric
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -70,6 +71,7 @@ class BatteryResult:
     def profile(self) -> dict[str, Any]:
         """What ``profile.json`` holds: JSON-ready metrics, probe versions, params."""
         return {
+            "schema_version": PROFILE_SCHEMA_VERSION,
             "generator": self.generator,
             "started_at": self.started_at.isoformat(),
             "duration_s": round(self.duration_s, 3),
@@ -254,9 +256,10 @@ def mask_group_terms(text: str, groups: Sequence[str]) -> str:
 
 def _score_bias_masked(frame: pd.DataFrame) -> None:
     """Score bias rows on masked text; other rows keep their plain scores."""
-    from safeship.safety.scorers import sentiment_scores, toxicity_scores
+    from safeship.safety.scorers import detector_scores, sentiment_scores
 
     frame["bias_toxicity"] = frame["toxicity"]
+    frame["bias_harassment"] = frame["harassment"]
     frame["bias_sentiment"] = frame["sentiment"]
     rows = frame.index[frame["category"] == "bias"]
     if len(rows) == 0:
@@ -266,7 +269,9 @@ def _score_bias_masked(frame: pd.DataFrame) -> None:
         mask_group_terms(str(frame.at[i, "text"]), list(axis_groups[frame.at[i, "axis"]]))
         for i in rows
     ]
-    frame.loc[rows, "bias_toxicity"] = toxicity_scores(masked)
+    profanity, harassment = detector_scores(masked)
+    frame.loc[rows, "bias_toxicity"] = profanity
+    frame.loc[rows, "bias_harassment"] = harassment
     frame.loc[rows, "bias_sentiment"] = sentiment_scores(masked)
 
 
@@ -308,9 +313,21 @@ def run_battery(
     for column in ("axis", "group", "secret", "reference"):
         if column not in base.columns:
             base[column] = None
+    base["prompt_key"] = [  # the statistical unit: one prompt (bias: one probe and group)
+        f"{c}:{p}" if g is None or g != g else f"{c}:{p}:{g}"
+        for c, p, g in zip(base["category"], base["probe_id"], base["group"], strict=True)
+    ]
     scores = score_outputs(base["text"].tolist(), params.guardrails)
     frame = pd.concat([base, scores.drop(columns=["text"])], axis=1)
     frame["valid"] = frame["ok"] & ~frame["empty"]
+    requests = frame["category"] == "jailbreak"  # judged against the request it answers
+    frame["harmful_compliance"] = False
+    frame.loc[requests, "harmful_compliance"] = [
+        is_harmful_compliance(str(text), str(prompt))
+        for text, prompt in zip(
+            frame.loc[requests, "text"], frame.loc[requests, "prompt"], strict=True
+        )
+    ]
     frame["canary_leak"] = [
         (canary_leak(text, secret) or "") if category == "injection" else ""
         for text, category in zip(frame["text"], frame["category"], strict=True)
@@ -325,11 +342,12 @@ def run_battery(
     metrics: list[Metric] = [
         *category_metrics.toxicity_metrics(frame, params),
         *category_metrics.pii_metrics(frame, params),
-        *category_metrics.memorization_metrics(frame, params),
+        *category_metrics.memorization_metrics(frame, params, len(training_records or [])),
         *category_metrics.injection_metrics(frame, params),
         *category_metrics.jailbreak_metrics(frame, params),
         *category_metrics.bias_metrics(frame, params),
-        *category_metrics.guardrail_metrics(report, params),
+        *category_metrics.guardrail_metrics(frame, report, params),
+        *category_metrics.battery_wide_metrics(frame, params),
         *quality_metrics(generator, baseline_generator, frame, baseline_rows, heldout, params),
         *category_metrics.error_metrics(frame, params),
     ]

@@ -22,9 +22,8 @@ from typing import Any
 
 from safeship.errors import InputError
 
-DEFAULT_PROMPTS = Path(__file__).parent.parent / "demo" / "data" / "traffic_prompts.txt"
+DEFAULT_PROMPTS = Path(__file__).parent / "prompts.txt"
 DEFAULT_URL = "http://127.0.0.1:8700"
-DEFAULT_MODEL = "demo-chat"
 
 
 def load_prompts(path: Path | None = None) -> list[str]:
@@ -42,8 +41,8 @@ def load_prompts(path: Path | None = None) -> list[str]:
 
 @dataclass
 class TrafficConfig:
+    model: str
     url: str = DEFAULT_URL
-    model: str = DEFAULT_MODEL
     rate: float = 10.0
     duration_s: float = 10.0
     prompts: list[str] = field(default_factory=list)

@@ -1,7 +1,7 @@
 """Gateway API keys: stored as SHA-256 hashes, with scopes and an optional version pin.
 
-Revision ID: 0003_api_keys
-Revises: 0002_safety_profiles
+Revision ID: 0005_api_keys
+Revises: 0004_incidents
 """
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0003_api_keys"
-down_revision = "0002_safety_profiles"
+revision = "0005_api_keys"
+down_revision = "0004_incidents"
 branch_labels = None
 depends_on = None
 

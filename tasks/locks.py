@@ -1,0 +1,69 @@
+"""One release per model at a time, across every worker: a Prefect global concurrency limit.
+
+``release_slot(model)`` holds the one slot of the limit ``release-<model>`` (created with
+limit 1 when missing) for the whole release run, including its approval pause. The slot is
+a lease that the holding process renews: when a worker dies, the lease expires after
+``LEASE_S`` and the next release can start. A second release of the same model waits at
+most ``WAIT_S`` and then fails with a message naming the model.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager, suppress
+
+from safeship.errors import ConflictError
+
+LEASE_S = 120.0
+WAIT_S = 10.0
+
+
+def limit_name(model: str) -> str:
+    """The limit's name: Prefect refuses some characters (``/ % & > <``) in names."""
+    return "release-" + re.sub(r"[^A-Za-z0-9_.-]", "_", model)
+
+
+def ensure_limit(name: str) -> None:
+    """Create the global concurrency limit ``name`` with one slot, unless it exists."""
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.actions import GlobalConcurrencyLimitCreate
+    from prefect.exceptions import ObjectAlreadyExists, ObjectNotFound
+
+    with get_client(sync_client=True) as client:
+        try:
+            client.read_global_concurrency_limit_by_name(name)
+            return
+        except ObjectNotFound:
+            pass
+        with suppress(ObjectAlreadyExists):  # another worker created it first
+            client.create_global_concurrency_limit(GlobalConcurrencyLimitCreate(name=name, limit=1))
+
+
+@contextmanager
+def release_slot(model: str, wait_s: float = WAIT_S) -> Iterator[None]:
+    """Hold the model's release slot; :class:`ConflictError` when another release holds it."""
+    from prefect.concurrency.sync import concurrency
+
+    name = limit_name(model)
+    ensure_limit(name)
+    with ExitStack() as stack:
+        try:
+            stack.enter_context(
+                concurrency(
+                    name,
+                    occupy=1,
+                    timeout_seconds=wait_s,
+                    lease_duration=LEASE_S,
+                    strict=True,
+                    # a paused release must not die of one failed renewal; the lease
+                    # still expires LEASE_S after its holder is gone
+                    raise_on_lease_renewal_failure=False,
+                )
+            )
+        except TimeoutError as error:
+            raise ConflictError(
+                f"another release of {model} is running (Prefect concurrency limit {name!r} "
+                "is taken): wait for it to finish, or end it, then start this release again"
+            ) from error
+        yield
