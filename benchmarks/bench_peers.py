@@ -67,6 +67,7 @@ for i in range(n):
 print(json.dumps({"create": statistics.median(create[1:]), "alias": statistics.median(alias[1:])}))
 """
 
+MASTER_KEY = "sk-bench-" + "0" * 32  # the proxy refuses to start without a strong one
 MLFLOW_PACKAGES = ["mlflow-skinny", "sqlalchemy", "alembic"]
 LITELLM_CONFIG = """model_list:
   - model_name: {model}
@@ -148,7 +149,7 @@ def bench_litellm(python: Path, base: Path, settings: Any, n: int) -> tuple[floa
             [str(python.with_name("litellm")), "--config", str(config), "--port", str(port),
              "--num_workers", "1"],
             stdout=proxy_log, stderr=subprocess.STDOUT,
-            env={**os.environ, "LITELLM_TELEMETRY": "False"},
+            env={**os.environ, "LITELLM_TELEMETRY": "False", "LITELLM_MASTER_KEY": MASTER_KEY},
         )  # fmt: skip
         try:
             url = f"http://127.0.0.1:{port}"
@@ -172,7 +173,7 @@ def bench_litellm(python: Path, base: Path, settings: Any, n: int) -> tuple[floa
         try:
             for _ in range(3):
                 ours += _serial(gateway.url, n, body, {})
-                theirs += _serial(url, n, body, {})
+                theirs += _serial(url, n, body, {"Authorization": f"Bearer {MASTER_KEY}"})
         finally:
             gateway.close()
             proxy.terminate()
