@@ -10,7 +10,6 @@ Uses the same set-up, gateway process and load generator as ``bench_gateway.py``
 from __future__ import annotations
 
 import argparse
-import asyncio
 import shutil
 import subprocess
 import sys
@@ -23,7 +22,7 @@ from bench_gateway import (  # noqa: E402
     REMOTE,
     Gateway,
     Upstream,
-    _drive,
+    _rate,
     _register_remote,
     _setup,
 )
@@ -53,7 +52,7 @@ def main() -> int:
                     [spy, "record", "-p", str(gateway.proc.pid), "-o", str(out),
                      "-d", str(int(args.seconds) + 2), "-r", "200", "--nonblocking"],
                 )  # fmt: skip
-                rate = asyncio.run(_drive(gateway.url, args.seconds, 16, {**BODY, "model": REMOTE}))
+                rate = _rate(gateway.url, args.seconds, 16, {**BODY, "model": REMOTE})
                 record.wait(timeout=args.seconds + 60)
             finally:
                 gateway.close()

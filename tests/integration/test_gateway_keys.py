@@ -230,3 +230,25 @@ def test_keys_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any) 
     assert [(k["name"], k["pin"], k["revoked_at"] is not None) for k in listed] == [
         ("svc", "demo-chat@1.3.0", True)
     ]
+
+
+def test_the_auth_setting_is_explicit() -> None:
+    from safeship.errors import ConfigError
+    from safeship.gateway.app import _auth_setting
+
+    assert _auth_setting("on") and _auth_setting("") and not _auth_setting("off")
+    with pytest.raises(ConfigError, match="SAFESHIP_GATEWAY_AUTH"):
+        _auth_setting("maybe")
+
+
+def test_auth_off_is_logged_loudly(keys: Keys, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    registry = keys.store.registry
+    with caplog.at_level(logging.WARNING, logger="safeship.gateway"):
+        server = GatewayServer(registry.settings, test_params(), auth=False, preload=False)
+        try:
+            assert server.client.post("/v1/completions", json=BODY).status_code == 200
+        finally:
+            server.close()
+    assert any("AUTHENTICATION IS DISABLED" in r.getMessage() for r in caplog.records)

@@ -62,11 +62,23 @@ def test_chat_messages() -> None:
     _fails({"model": "m", "messages": "hi"}, "messages", chat=True)
 
 
-def test_decode_body() -> None:
-    for raw in (b"", b"{", b"[]", b"\xff"):
+def test_raw_bodies_are_parsed_and_validated_in_one_pass() -> None:
+    for raw in (b"", b"{", b"[]", b"\xff", b'"text"'):
         with pytest.raises(GatewayError) as caught:
-            protocol.decode_body(raw)
+            protocol.parse_completion(raw, PARAMS)
         assert caught.value.code == "invalid_json"
+    raw = b'{"model": "m", "prompt": "hi", "max_tokens": "ten", "unknown": {"x": 1}}'
+    with pytest.raises(GatewayError) as caught:
+        protocol.parse_completion(raw, PARAMS)
+    assert (caught.value.param, caught.value.code) == ("max_tokens", "invalid_type")
+    chat = b'{"model": "m", "messages": [{"role": "user", "content": [{"type": "image_url"}]}]}'
+    with pytest.raises(GatewayError) as caught:
+        protocol.parse_chat(chat, PARAMS)
+    assert caught.value.param == "messages[0].content"
+    parsed = protocol.parse_chat(
+        b'{"model": " m ", "stream": true, "messages": [{"role": "user", "content": "hi"}]}', PARAMS
+    )
+    assert (parsed.model, parsed.stream, parsed.prompts) == ("m", True, ["hi"])
 
 
 def test_pieces_rebuild_the_text() -> None:

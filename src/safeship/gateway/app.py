@@ -125,6 +125,8 @@ async def _generate(gateway: Gateway, request: Request, endpoint: protocol.Endpo
                 status=413,
                 code="request_too_large",
             )
+        # the hardened intake (size-limited read, depth limit, clean strings) decodes; the
+        # pydantic request models then type-check the decoded object once
         body = intake.decode(await intake.read_limited(request, limit))
         parse = protocol.parse_chat if endpoint == "chat" else protocol.parse_completion
         parsed = parse(body, gateway.params)

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import orjson
 
 from safeship.gateway import errors
+from safeship.gateway.request_models import ChatBody, CompletionBody, RequestBody, validate
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -27,7 +28,6 @@ if TYPE_CHECKING:
 
 Endpoint = Literal["completions", "chat"]
 _PIECE = re.compile(r"\s*\S+")
-CHAT_ROLES = ("system", "developer", "user", "assistant", "tool", "function")
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,52 +49,15 @@ class ParsedRequest:
         return f"[system] {self.system_prompt}\n{text}" if self.system_prompt else text
 
 
-def decode_body(raw: bytes) -> dict[str, Any]:
-    if not raw.strip():
-        raise errors.invalid("The request body is empty: send a JSON object.", code="invalid_json")
-    try:
-        data = orjson.loads(raw)
-    except orjson.JSONDecodeError as error:  # also raised for bytes that are not UTF-8
+def _common(body: RequestBody, params: ServingParams, token_key: str) -> dict[str, Any]:
+    """The checks that depend on params.yaml or span fields, after the typed parse."""
+    if not body.model.strip():
         raise errors.invalid(
-            f"The request body is not valid JSON ({error}); send a JSON object.",
-            code="invalid_json",
-        ) from error
-    if not isinstance(data, dict):
-        raise errors.invalid(
-            f"The request body must be a JSON object, not {type(data).__name__}.",
-            code="invalid_json",
-        )
-    return data
-
-
-def _is_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _optional_int(body: dict[str, Any], key: str) -> int | None:
-    value = body.get(key)
-    if value is None:
-        return None
-    if not _is_int(value):
-        raise errors.invalid(
-            f"'{key}' must be an integer, got {value!r}.", param=key, code="invalid_type"
-        )
-    return int(value)
-
-
-def _common(body: dict[str, Any], params: ServingParams, token_key: str) -> dict[str, Any]:
-    model = body.get("model")
-    if model is None:
-        raise errors.invalid(
-            "'model' is required.", param="model", code="missing_required_parameter"
-        )
-    if not isinstance(model, str) or not model.strip():
-        raise errors.invalid(
-            f"'model' must be a non-empty string, got {model!r}.",
+            f"'model' must be a non-empty string, got {body.model!r}.",
             param="model",
             code="invalid_type",
         )
-    max_tokens = _optional_int(body, token_key)
+    max_tokens = getattr(body, token_key)
     if max_tokens is None:
         max_tokens = params.default_max_tokens
     if not 1 <= max_tokens <= params.max_tokens_limit:
@@ -103,47 +66,20 @@ def _common(body: dict[str, Any], params: ServingParams, token_key: str) -> dict
             "(serving.max_tokens_limit).",
             param=token_key,
         )
-    temperature = body.get("temperature", 1.0)
-    if temperature is None:
-        temperature = 1.0
-    if (
-        isinstance(temperature, bool)
-        or not isinstance(temperature, int | float)
-        or not (0.0 <= float(temperature) <= 2.0)
-    ):
+    temperature = 1.0 if body.temperature is None else float(body.temperature)
+    if not 0.0 <= temperature <= 2.0:
         raise errors.invalid(
-            f"'temperature' must be a number from 0 to 2, got {temperature!r}.", param="temperature"
-        )
-    n = body.get("n")
-    if n is not None and n != 1:
-        raise errors.invalid(
-            f"'n' must be 1 (the gateway returns one choice), got {n!r}.", param="n"
-        )
-    stream = body.get("stream", False)
-    if stream is None:
-        stream = False
-    if not isinstance(stream, bool):
-        raise errors.invalid(
-            f"'stream' must be true or false, got {stream!r}.", param="stream", code="invalid_type"
-        )
-    options = body.get("stream_options") or {}
-    if not isinstance(options, dict):
-        raise errors.invalid(
-            "'stream_options' must be an object.", param="stream_options", code="invalid_type"
-        )
-    user = body.get("user")
-    if user is not None and not isinstance(user, str):
-        raise errors.invalid(
-            f"'user' must be a string, got {user!r}.", param="user", code="invalid_type"
+            f"'temperature' must be a number from 0 to 2, got {body.temperature!r}.",
+            param="temperature",
         )
     return {
-        "model": model.strip(),
+        "model": body.model.strip(),
         "max_tokens": max_tokens,
-        "temperature": float(temperature),
-        "seed": _optional_int(body, "seed"),
-        "stream": stream,
-        "include_usage": bool(options.get("include_usage", False)),
-        "user": user or None,
+        "temperature": temperature,
+        "seed": body.seed,
+        "stream": bool(body.stream),
+        "include_usage": body.stream_options is not None and body.stream_options.include_usage,
+        "user": body.user or None,
     }
 
 
@@ -157,91 +93,32 @@ def _check_size(chars: int, params: ServingParams, param: str) -> None:
         )
 
 
-def parse_completion(body: dict[str, Any], params: ServingParams) -> ParsedRequest:
-    common = _common(body, params, "max_tokens")
-    prompt = body.get("prompt")
-    if prompt is None:
-        raise errors.invalid(
-            "'prompt' is required.", param="prompt", code="missing_required_parameter"
-        )
-    prompts = [prompt] if isinstance(prompt, str) else prompt
-    if not isinstance(prompts, list) or not prompts or not all(isinstance(p, str) for p in prompts):
-        raise errors.invalid(
-            "'prompt' must be a string or a non-empty list of strings (token arrays are not "
-            "supported).",
-            param="prompt",
-            code="invalid_type",
-        )
-    if len(prompts) > 16:
-        raise errors.invalid(
-            f"'prompt' holds {len(prompts)} prompts; at most 16 per request.", param="prompt"
-        )
+def parse_completion(body: bytes | dict[str, Any], params: ServingParams) -> ParsedRequest:
+    """A ``/v1/completions`` body (raw JSON bytes: parsed and validated in one pass)."""
+    request: CompletionBody = validate(CompletionBody, body)
+    prompts = [request.prompt] if isinstance(request.prompt, str) else list(request.prompt)
+    common = _common(request, params, "max_tokens")
     _check_size(sum(len(p) for p in prompts), params, "prompt")
     return ParsedRequest(endpoint="completions", prompts=prompts, system_prompt=None, **common)
 
 
-def _content_text(content: Any, index: int) -> str:
-    if content is None:
-        return ""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        parts = []
-        for part in content:
-            if (
-                isinstance(part, dict)
-                and part.get("type") == "text"
-                and isinstance(part.get("text"), str)
-            ):
-                parts.append(part["text"])
-            else:
-                raise errors.invalid(
-                    f"messages[{index}].content: only text parts are supported.",
-                    param=f"messages[{index}].content",
-                )
-        return "".join(parts)
-    raise errors.invalid(
-        f"messages[{index}].content must be a string or a list of text parts.",
-        param=f"messages[{index}].content",
-        code="invalid_type",
-    )
-
-
-def parse_chat(body: dict[str, Any], params: ServingParams) -> ParsedRequest:
+def parse_chat(body: bytes | dict[str, Any], params: ServingParams) -> ParsedRequest:
+    """A ``/v1/chat/completions`` body: system (and developer) messages become the system
+    prompt, the last user message the prompt."""
+    request: ChatBody = validate(ChatBody, body)
     token_key = (
-        "max_completion_tokens" if body.get("max_completion_tokens") is not None else "max_tokens"
+        "max_completion_tokens" if request.max_completion_tokens is not None else "max_tokens"
     )
-    common = _common(body, params, token_key)
-    messages = body.get("messages")
-    if messages is None:
-        raise errors.invalid(
-            "'messages' is required.", param="messages", code="missing_required_parameter"
-        )
-    if not isinstance(messages, list) or not messages:
-        raise errors.invalid(
-            "'messages' must be a non-empty list.", param="messages", code="invalid_type"
-        )
+    common = _common(request, params, token_key)
     system: list[str] = []
     user: str | None = None
     total = 0
-    for index, message in enumerate(messages):
-        if not isinstance(message, dict):
-            raise errors.invalid(
-                f"messages[{index}] must be an object.",
-                param=f"messages[{index}]",
-                code="invalid_type",
-            )
-        role = message.get("role")
-        if role not in CHAT_ROLES:
-            raise errors.invalid(
-                f"messages[{index}].role is {role!r}; use one of {', '.join(CHAT_ROLES)}.",
-                param=f"messages[{index}].role",
-            )
-        text = _content_text(message.get("content"), index)
+    for message in request.messages:
+        text = message.text()
         total += len(text)
-        if role in ("system", "developer"):
+        if message.role in ("system", "developer"):
             system.append(text)
-        elif role == "user":
+        elif message.role == "user":
             user = text
     if user is None:
         raise errors.invalid("'messages' holds no user message.", param="messages")

@@ -20,6 +20,7 @@ from safeship.gateway.errors import GatewayError
 from safeship.gateway.events import RefusalRecorder, replica_id
 from safeship.gateway.follower import LoadRefused, StateFollower
 from safeship.gateway.metrics import UNKNOWN, GatewayMetrics
+from safeship.gateway.preload import Preloader
 from safeship.gateway.requestlog import RequestLog, RequestRecord, hash_user
 from safeship.gateway.routing import Route, choose, split_model
 from safeship.registry.status import DEPLOYABLE
@@ -46,6 +47,8 @@ class GatewayConfig:
     #: False only with the explicit SAFESHIP_GATEWAY_AUTH=off (the embedded demo)
     auth: bool = True
     metrics_auth: bool = False
+    #: load each model's newest approved version ahead of the move (see .preload)
+    preload: bool = True
 
 
 @dataclass
@@ -104,6 +107,9 @@ class Gateway:
         self._shadow_lock = threading.Lock()
         self._shadow_pending = 0
         self.replica = replica_id()
+        self.preloader: Preloader | None = None
+        if config.preload:
+            self.preloader = Preloader(self.follower, self.params.poll_interval_ms / 1000)
         self.keys: KeyRing | None = None
         if config.auth:
             self.keys = KeyRing(self.registry, self.params.poll_interval_ms / 1000)
@@ -117,6 +123,8 @@ class Gateway:
         if self.requests is not None:
             self.requests.start()
         self.follower.start()
+        if self.preloader is not None:
+            self.preloader.start()
         log.info(
             "gateway following the registry",
             extra={
@@ -129,6 +137,8 @@ class Gateway:
     def stop(self) -> None:
         if self.keys is not None:
             self.keys.stop()
+        if self.preloader is not None:
+            self.preloader.stop()
         self.follower.stop()
         self.shadow_pool.shutdown(wait=True, cancel_futures=True)
         self.pool.shutdown(wait=False, cancel_futures=True)

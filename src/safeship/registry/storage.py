@@ -14,11 +14,13 @@ or refused credentials are one clear error before anything is pushed, pulled or 
 
 from __future__ import annotations
 
+import atexit
 import hashlib
 import json
 import os
 import shutil
 import tempfile
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -29,23 +31,74 @@ from safeship.config import apply_offline_env
 from safeship.errors import ExternalToolError, IntegrityFailure, NotFoundError
 from safeship.registry.hashing import CHUNK, Manifest
 
+# One DVC repo handle per (process, project), reused while .dvc/config is unchanged: opening
+# a Repo costs ~50-200 ms, more than the rest of a warm registration. DVC handles are not
+# thread-safe, so one lock serialises their use within a process.
+_REPOS: dict[tuple[int, str], tuple[tuple[int, ...], Any]] = {}
+_REPOS_LOCK = threading.RLock()
+_MAX_REPOS = 4
+# object ids known to be on the remote, per open handle (a new handle starts empty)
+_PUSHED: dict[int, set[str]] = {}
 
-@contextmanager
-def dvc_repo(root: Path) -> Iterator[Any]:
-    apply_offline_env()
-    from dvc.exceptions import DvcException, NotDvcRepoError
+
+def _config_stamp(root: Path) -> tuple[int, ...]:
+    """mtimes of the DVC config files: a remote added or changed opens a fresh handle."""
+    stamp: list[int] = []
+    for name in ("config", "config.local"):
+        try:
+            stamp.append((root / ".dvc" / name).stat().st_mtime_ns)
+        except FileNotFoundError:
+            stamp.append(0)
+    return tuple(stamp)
+
+
+def _open_repo(root: Path) -> Any:
+    from dvc.exceptions import NotDvcRepoError
     from dvc.repo import Repo
 
+    key = (os.getpid(), str(root.resolve()))
+    stamp = _config_stamp(root)
+    cached = _REPOS.get(key)
+    if cached is not None and cached[0] == stamp:
+        return cached[1]
+    if cached is not None:
+        del _REPOS[key]
+        _PUSHED.pop(id(cached[1]), None)
+        cached[1].close()
     try:
         repo = Repo(str(root))
     except NotDvcRepoError as error:
         raise NotFoundError(f"{root} is not a DVC project: run `safeship init` first") from error
-    try:
-        yield repo
-    except DvcException as error:
-        raise ExternalToolError(f"DVC failed: {error}") from error
-    finally:
-        repo.close()
+    while len(_REPOS) >= _MAX_REPOS:  # a long test session opens many projects: bound it
+        _, old = _REPOS.pop(next(iter(_REPOS)))
+        _PUSHED.pop(id(old), None)
+        old.close()
+    _REPOS[key] = (stamp, repo)
+    return repo
+
+
+@atexit.register
+def close_repos() -> None:
+    """Close this process's cached DVC handles (at exit; tests may call it)."""
+    with _REPOS_LOCK:
+        for key, (_, repo) in list(_REPOS.items()):
+            if key[0] == os.getpid():
+                repo.close()
+        _REPOS.clear()
+        _PUSHED.clear()
+
+
+@contextmanager
+def dvc_repo(root: Path) -> Iterator[Any]:
+    apply_offline_env()
+    from dvc.exceptions import DvcException
+
+    with _REPOS_LOCK:
+        repo = _open_repo(root)
+        try:
+            yield repo
+        except DvcException as error:
+            raise ExternalToolError(f"DVC failed: {error}") from error
 
 
 def _copy_hashed(source: Path, destination: Path, expected_md5: str) -> None:
@@ -130,6 +183,9 @@ def store_artifact(root: Path, source: Path, manifest: Manifest) -> int:
     """Put the artifact into the DVC cache and push it to the default remote.
 
     Returns the number of objects DVC transferred to the remote (0 when already there).
+    Objects this process already pushed through the same handle are not asked about again
+    (the remote's status check is most of a warm registration); ``verify_stored``
+    re-checks the remote itself.
     """
     with dvc_repo(root) as repo:
         odb = repo.cache.local
@@ -139,12 +195,17 @@ def store_artifact(root: Path, source: Path, manifest: Manifest) -> int:
         tree = _tree_for(manifest)
         if not odb.exists(tree.oid):
             odb.add(tree.path, tree.fs, tree.oid)
+        pushed = _PUSHED.setdefault(id(repo), set())
+        todo = [oid for oid in _object_ids(manifest) if oid.value not in pushed]
+        if not todo:
+            return 0
         check_remote(repo.cloud.get_remote_odb(None, "push"))
-        result = repo.cloud.push(_object_ids(manifest))
+        result = repo.cloud.push(todo)
         if result.failed:
             raise ExternalToolError(
                 f"DVC could not push {len(result.failed)} objects to the remote"
             )
+        pushed.update(oid.value for oid in todo)
         return len(result.transferred)
 
 
@@ -218,17 +279,16 @@ def materialize(root: Path, manifest: Manifest, target: Path) -> Path:
         if any(not odb.exists(entry.md5) for entry in manifest.files):
             check_remote(repo.cloud.get_remote_odb(None, "pull"))
             repo.cloud.pull(_object_ids(manifest))
-        staging = target.with_name(target.name + ".partial")
-        shutil.rmtree(staging, ignore_errors=True)
-        for entry in manifest.files:
-            cached = Path(odb.oid_to_path(entry.md5))
-            if not cached.exists():
-                raise IntegrityFailure(
-                    f"{entry.relpath} ({entry.md5}) is in neither cache nor remote"
-                )
-            _copy_hashed(cached, staging / entry.relpath, entry.md5)
-        (staging / ".complete").write_text(manifest.dir_hash, encoding="utf-8")
-        if target.exists():
-            shutil.rmtree(target)
-        os.replace(staging, target)
+    # the copy needs no DVC handle: other threads may use it meanwhile
+    staging = target.with_name(target.name + ".partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    for entry in manifest.files:
+        cached = Path(odb.oid_to_path(entry.md5))
+        if not cached.exists():
+            raise IntegrityFailure(f"{entry.relpath} ({entry.md5}) is in neither cache nor remote")
+        _copy_hashed(cached, staging / entry.relpath, entry.md5)
+    (staging / ".complete").write_text(manifest.dir_hash, encoding="utf-8")
+    if target.exists():
+        shutil.rmtree(target)
+    os.replace(staging, target)
     return target
