@@ -11,7 +11,6 @@ can be told apart.
 from __future__ import annotations
 
 import os
-import socket
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -24,8 +23,12 @@ ENV_REPLICA = "SAFESHIP_REPLICA"
 ENV_MULTIPROC_DIR = "PROMETHEUS_MULTIPROC_DIR"
 
 
+# without $SAFESHIP_REPLICA: a random per-process name (never the hostname or the pid)
+_ANONYMOUS_REPLICA = f"replica-{os.urandom(4).hex()}"
+
+
 def replica_name() -> str:
-    return os.environ.get(ENV_REPLICA) or socket.gethostname()
+    return os.environ.get(ENV_REPLICA) or _ANONYMOUS_REPLICA
 
 
 class _ReplicaLabelled:
