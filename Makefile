@@ -13,7 +13,7 @@ export TRANSFORMERS_OFFLINE := 1
 export PREFECT_HOME := $(CURDIR)/.safeship/prefect
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: setup lint test test-fast demo up bench clean
+.PHONY: setup lint test test-fast demo up bench clean reliability
 
 setup: $(STAMP)
 
@@ -33,6 +33,12 @@ test: lint
 
 test-fast: setup
 	$(BIN)/python -m pytest -q -m "not slow"
+
+# Full-count reliability suite (crash, concurrency, fuzzing); CI runs a bounded subset in `make test`.
+reliability: setup
+	SAFESHIP_RELIABILITY_FULL=1 SAFESHIP_RELIABILITY_REPORT=$(CURDIR)/reports/reliability \
+		$(BIN)/python -m pytest -q tests/reliability
+	cat reports/reliability/summary.md
 
 demo: setup
 	$(BIN)/python -m scripts.demo
