@@ -56,6 +56,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if here in Path(str(item.fspath)).parents:
             item.add_marker(pytest.mark.slow)
+            # full counts run far past the suite-wide 600 s per-test timeout
+            item.add_marker(pytest.mark.timeout(6 * 3600 if FULL else 600))
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
