@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from safeship.registry.store import Registry
-from tests.reliability.report import SuiteResult, trials
+from tests.reliability.report import SuiteResult, out_of_time, trials
 from tests.reliability.support import (
     Outcome,
     event_count,
@@ -72,6 +72,9 @@ def test_eight_writers_on_one_model(
     registry, env = cli_world
     rng = random.Random(f"concurrency-{db}")
     for n in range(1, trials(ci=1, full=5) + 1):
+        if out_of_time():
+            result.notes.append(f"stopped at the time budget after {result.trials} trials")
+            break
         problems = _round(registry, env, n, rng)
         result.trials += 1
         result.invariant_violations += len(problems)

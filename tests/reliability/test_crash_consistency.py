@@ -9,7 +9,7 @@ import pytest
 
 from safeship.registry.registration import register
 from safeship.registry.store import Registry
-from tests.reliability.report import SuiteResult, trials
+from tests.reliability.report import SuiteResult, out_of_time, trials
 from tests.reliability.support import (
     Outcome,
     event_count,
@@ -105,6 +105,9 @@ def test_sigkill_during_operations(
     harness = Trials(registry, env, random.Random(f"crash-{db}"))
     count = trials(ci=3, full=100)
     for i in range(count):
+        if out_of_time():
+            result.notes.append(f"stopped at the time budget after {result.trials} trials")
+            break
         op = ("register", "promote", "rollback")[i % 3]
         problems = harness.trial(op)
         result.trials += 1

@@ -20,7 +20,7 @@ from tests.integration.test_gateway_support import (
     promote,
     train_ngram,
 )
-from tests.reliability.report import SuiteResult, trials
+from tests.reliability.report import SuiteResult, out_of_time, trials
 
 VALID = {"model": "demo-chat", "prompt": "How do I boil an egg?", "max_tokens": 4}
 CHAT = {"model": "demo-chat", "messages": [{"role": "user", "content": "Hi there"}]}
@@ -92,6 +92,9 @@ def test_byte_level_fuzzing(gateway: GatewayProcess, result: SuiteResult) -> Non
             client.post("/v1/completions", json=VALID)
         before = _rss_kb(gateway.proc.pid)
         for i in range(trials(ci=300, full=7200)):
+            if out_of_time():
+                result.notes.append(f"stopped at the time budget after {result.trials} requests")
+                break
             raw = rng.choice(cases)()
             path = paths[i % 2]
             try:
