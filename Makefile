@@ -20,7 +20,7 @@ GATEWAY_PORT ?= $(or $(SAFESHIP_GATEWAY_PORT),8700)
 WORKERS      ?= 2
 REPLICAS     ?= 3
 
-.PHONY: setup lint browser test test-fast demo up up-team team-deps bench clean
+.PHONY: setup lint browser test test-fast demo up up-team team-deps bench clean reliability
 
 setup: $(STAMP)
 
@@ -44,6 +44,12 @@ test: lint browser team-deps
 
 test-fast: setup
 	$(BIN)/python -m pytest -q -m "not slow"
+
+# Full-count reliability suite (crash, concurrency, fuzzing); CI runs a bounded subset in `make test`.
+reliability: setup
+	SAFESHIP_RELIABILITY_FULL=1 SAFESHIP_RELIABILITY_REPORT=$(CURDIR)/reports/reliability \
+		$(BIN)/python -m pytest -q tests/reliability
+	cat reports/reliability/summary.md
 
 demo: setup browser
 	$(BIN)/python -m scripts.demo

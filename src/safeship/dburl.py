@@ -47,8 +47,6 @@ def check_db_url(url: str) -> None:
         )
     if dialect == "sqlite":
         _check_sqlite_path(rest, shown)
-    elif not rest.split("/", 1)[0]:
-        raise ConfigError(f"SAFESHIP_DB_URL={shown} names no host: use {_EXAMPLES}")
 
 
 def _check_sqlite_path(rest: str, shown: str) -> None:

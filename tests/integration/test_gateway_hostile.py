@@ -69,13 +69,16 @@ def test_deep_nesting_is_400(gw: GatewayServer) -> None:
     assert _post(gw, raw, "/v1/completions") == 400
 
 
-def test_surrogates_in_user_and_prompt_are_served(gw: GatewayServer) -> None:
-    raw = (
-        b'{"model": "demo-chat", "prompt": "hi \\ud800 there", "user": "\\udfff", "max_tokens": 3}'
-    )
-    assert _post(gw, raw, "/v1/completions") == 200
-    messages = b'{"model": "demo-chat", "user": "\\ud800", "messages": [{"role": "user", "content": "a\\u0000b"}]}'
-    assert _post(gw, messages) == 200
+def test_lone_surrogates_are_400_and_nul_is_served_and_logged(gw: GatewayServer) -> None:
+    for raw in (
+        b'{"model": "demo-chat", "prompt": "hi \\ud800 there", "max_tokens": 3}',
+        b'{"model": "demo-chat", "prompt": "hi", "user": "\\udfff"}',
+        b'{"model": "\\ud800", "prompt": "hi"}',
+    ):
+        response = gw.client.post("/v1/completions", content=raw)
+        assert response.status_code == 400 and "surrogate" in response.text, raw
+    nul = b'{"model": "demo-chat", "user": "a\\u0000b", "messages": [{"role": "user", "content": "a\\u0000b"}]}'
+    assert _post(gw, nul) == 200
     assert gw.gateway.requests is not None and gw.gateway.requests.flush(timeout_s=10)
     assert gw.gateway.requests.dropped == 0
 

@@ -2,16 +2,16 @@
 
 * The body is read chunk by chunk and refused (413) the moment it passes the limit, so a
   huge chunked body never sits in memory whole.
-* JSON nested deeper than :data:`MAX_DEPTH` levels is refused (400), whether the parser
-  or the walk below notices first (the parser's own recursion limit used to give a 500).
-* Lone UTF-16 surrogates (``"\\ud800"`` escapes are valid JSON but not valid Unicode) are
-  replaced with U+FFFD in every string, so nothing downstream — routing hashes, the
-  request log, the JSON response that echoes a model name — fails on them.
+* JSON nested deeper than :data:`MAX_DEPTH` levels is refused (400) (the standard
+  library's parser hit its recursion limit at ~1,000 levels and gave a 500).
+* The parser is strict: ``NaN``/``Infinity``, invalid UTF-8 and lone UTF-16 surrogates
+  (``"\\ud800"``, not valid Unicode) are a 400, so nothing downstream — routing hashes, the
+  request log, a JSON response that echoes a model name — meets them.
+* :func:`storable` makes text safe for every database (the request log's rows).
 """
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any, Protocol
 
@@ -19,16 +19,10 @@ from safeship.gateway import errors
 from safeship.gateway.errors import GatewayError
 
 MAX_DEPTH = 64
-_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class _Streaming(Protocol):
     def stream(self) -> Any: ...
-
-
-def clean_text(text: str) -> str:
-    """``text`` with lone surrogates replaced by U+FFFD (valid, encodable Unicode)."""
-    return _SURROGATE.sub("\ufffd", text) if _SURROGATE.search(text) else text
 
 
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
@@ -58,14 +52,6 @@ async def read_limited(request: _Streaming, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-class _NonFinite(ValueError):
-    pass
-
-
-def _refuse_constant(name: str) -> Any:
-    raise _NonFinite(name)
-
-
 def _too_deep() -> GatewayError:
     return errors.invalid(
         f"The request body is nested more than {MAX_DEPTH} levels deep; flatten it.",
@@ -74,21 +60,17 @@ def _too_deep() -> GatewayError:
 
 
 def decode(raw: bytes) -> dict[str, Any]:
-    """Parse a JSON object body; depth-limited, with every string made valid Unicode."""
+    """Parse a JSON object body strictly (orjson: no NaN/Infinity, no invalid UTF-8 or lone
+    surrogates — each a 400) and refuse nesting deeper than :data:`MAX_DEPTH` levels."""
+    import orjson
+
     if not raw.strip():
         raise errors.invalid("The request body is empty: send a JSON object.", code="invalid_json")
     try:
-        data = json.loads(raw, parse_constant=_refuse_constant)
-    except RecursionError as error:
-        raise _too_deep() from error
-    except _NonFinite as error:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as error:  # also: too deep for orjson (1024), bad UTF-8
         raise errors.invalid(
-            f"The request body holds {error}, which is not a JSON number; send finite numbers.",
-            code="invalid_json",
-        ) from error
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise errors.invalid(
-            f"The request body is not valid JSON ({clean_text(str(error))}); send a JSON object.",
+            f"The request body is not valid JSON ({error}); send a JSON object.",
             code="invalid_json",
         ) from error
     if not isinstance(data, dict):
@@ -96,19 +78,20 @@ def decode(raw: bytes) -> dict[str, Any]:
             f"The request body must be a JSON object, not {type(data).__name__}.",
             code="invalid_json",
         )
-    cleaned = _clean(data)
-    assert isinstance(cleaned, dict)
-    return cleaned
-
-
-def _clean(value: Any, depth: int = 1) -> Any:
-    """A copy with clean strings (keys too); refuses nesting deeper than MAX_DEPTH."""
-    if isinstance(value, str):
-        return clean_text(value)
-    if isinstance(value, dict | list) and depth > MAX_DEPTH:
+    # Only a body with more brackets than the depth limit can be too deep: the common case
+    # costs two byte counts, not a walk.
+    if raw.count(b"[") + raw.count(b"{") > MAX_DEPTH and _depth_exceeds(data, MAX_DEPTH):
         raise _too_deep()
-    if isinstance(value, dict):
-        return {clean_text(k): _clean(v, depth + 1) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_clean(v, depth + 1) for v in value]
-    return value
+    return data
+
+
+def _depth_exceeds(value: Any, limit: int) -> bool:
+    """True if containers nest more than ``limit`` levels (iterative: no recursion)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return True
+        children = item.values() if isinstance(item, dict) else item
+        stack.extend((child, depth + 1) for child in children if isinstance(child, dict | list))
+    return False
