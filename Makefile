@@ -20,7 +20,7 @@ GATEWAY_PORT ?= $(or $(SAFESHIP_GATEWAY_PORT),8700)
 WORKERS      ?= 2
 REPLICAS     ?= 3
 
-.PHONY: setup lint test test-fast demo up up-team team-deps bench clean
+.PHONY: setup lint browser test test-fast demo up up-team team-deps bench clean
 
 setup: $(STAMP)
 
@@ -35,13 +35,17 @@ lint: setup
 	$(BIN)/ruff format --check src flows tasks scripts tests benchmarks
 	$(BIN)/mypy
 
-test: lint team-deps
+# Browser tests (tests/e2e) drive Debian's Chromium with Playwright; never a browser download.
+browser:
+	test -x /usr/bin/chromium || { apt-get update -q && apt-get install -y -q chromium chromium-driver; }
+
+test: lint browser team-deps
 	$(BIN)/python -m pytest -q
 
 test-fast: setup
 	$(BIN)/python -m pytest -q -m "not slow"
 
-demo: setup
+demo: setup browser
 	$(BIN)/python -m scripts.demo
 
 up: setup

@@ -6,6 +6,8 @@
   ``python -c pass`` with the same interpreter; the two alternate run by run.
 * ``python -X importtime -m safeship.cli --help``: the 10 imports with the largest
   cumulative time (median over 3 runs of the whole import list).
+* ``safeship status`` on the same empty project: the wall time an operator waits for
+  a deployment command (promote/rollback open the same registry and add one transaction).
 * ``safeship models`` on an empty project (a throw-away git project set up with
   ``safeship init``) against ``safeship --help``: the cost of opening the registry.
 
@@ -115,6 +117,7 @@ def main() -> None:
                 "python -c pass (baseline)": ([PYTHON, "-c", "pass"], None),
                 "safeship --help": ([SAFESHIP, "--help"], None),
                 "safeship models (empty project)": ([SAFESHIP, "models"], project),
+                "safeship status (empty project)": ([SAFESHIP, "status"], project),
             },
             args.runs,
         )
@@ -141,6 +144,11 @@ def main() -> None:
     print(
         f"safeship models (empty) / safeship --help = {models / helps:.1f}× "
         f"(+{fmt_seconds(models - helps)} to open the registry and list nothing)"
+    )
+    status = median(times["safeship status (empty project)"])
+    print(
+        f"safeship status (empty) = {fmt_seconds(status)} wall "
+        f"(target <= 350 ms; {status / base:.1f}x python -c pass)"
     )
     print()
 

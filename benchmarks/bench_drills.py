@@ -18,10 +18,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from safeship.config import Params, Settings, TrainParams, parse_params
+from safeship.config import Settings
 from safeship.demo import prepare as prep
 from safeship.demo import train as tr
 from safeship.drills import SCENARIOS, DrillOptions, run_drill
+from safeship.params import Params, TrainParams, parse_params
 from safeship.project import init_project
 from safeship.registry.registration import register
 from safeship.registry.store import Registry

@@ -2,6 +2,7 @@
 time-to-revert after a rollback. Ratios against baselines measured in the same run.
 
     .venv/bin/python benchmarks/bench_gateway.py [--requests 300] [--seconds 5] [--trials 50]
+        [--quick]
 
 Everything runs on this machine (2 shared cores): the gateway is ``safeship gateway`` in a
 subprocess with one worker, in a throw-away project holding two versions of the demo
@@ -13,6 +14,9 @@ n-gram model; the load generator is this process. Asserts nothing.
   default: a writer thread commits every 200 records or 200 ms) and committing every
   record (``batch_size: 1``). Plus the request-log costs per record in isolation: the hot
   path's ``submit`` vs a synchronous insert-and-commit per record vs a batched commit.
+* Over a fast loopback upstream (benchmarks/_fast_upstream.py, the ``openai`` adapter):
+  added latency and 16-caller throughput against calling the upstream directly, and the
+  API-key check (gateway with keys on vs ``--no-auth``), alternating in the same run.
 * Time-to-revert: from ``registry.rollback(...)`` returning to the first response served
   by the old version (a client polling serially), over ``--trials`` rollbacks.
 """
@@ -38,6 +42,7 @@ from _common import fmt_seconds, header, percentile, table  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = "bench-chat"
+REMOTE = "bench-remote"
 PROMPT = "How do I make a simple tomato soup?"
 BODY = {"model": MODEL, "prompt": PROMPT, "max_tokens": 16, "seed": 1}
 PARAMS = """serving:
@@ -50,9 +55,10 @@ PARAMS = """serving:
 
 
 def _setup(base: Path) -> tuple[Any, Any]:
-    from safeship.config import Settings, TrainParams, parse_params
+    from safeship.config import Settings
     from safeship.demo import prepare as prep
     from safeship.demo import train as tr
+    from safeship.params import TrainParams, parse_params
     from safeship.project import init_project
     from safeship.registry.registration import register
     from safeship.registry.store import Registry
@@ -78,29 +84,83 @@ def _setup(base: Path) -> tuple[Any, Any]:
     return settings, registry
 
 
+def _register_remote(registry: Any, base: Path, upstream_url: str) -> None:
+    """``bench-remote@1.0.0``: the ``openai`` adapter calling the fast loopback upstream."""
+    from safeship.drills.upstream import openai_candidate_dir
+    from safeship.registry.registration import register
+
+    folder = openai_candidate_dir(base / "remote", upstream_url + "/v1")
+    register(registry, model=REMOTE, path=folder, version="1.0.0", author="bench")
+    for status in ("validated", "gated", "approved"):
+        registry.move_status(REMOTE, "1.0.0", status, actor="bench")
+    registry.promote(REMOTE, "1.0.0", actor="bench", force=True, reason="bench")
+
+
+class Upstream:
+    """benchmarks/_fast_upstream.py in a subprocess on a free port."""
+
+    def __init__(self) -> None:
+        self.port = _free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        script = Path(__file__).resolve().parent / "_fast_upstream.py"
+        self.proc = subprocess.Popen(
+            [sys.executable, str(script), str(self.port)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        try:
+            _wait_until(
+                lambda: httpx.post(self.url + "/v1/completions", json={}, timeout=2), self.proc
+            )
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_until(probe: Any, proc: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            if probe().status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"{proc.args!r} did not start")
+        time.sleep(0.1)
+
+
 class Gateway:
-    def __init__(self, root: Path, *args: str, batch: int = 200, poll: int = 150) -> None:
+    def __init__(
+        self,
+        root: Path,
+        *args: str,
+        batch: int = 200,
+        poll: int = 150,
+        extra_env: dict[str, str] | None = None,
+        auth: bool = False,
+    ) -> None:
         (root / "params.yaml").write_text(PARAMS.format(batch=batch, poll=poll), encoding="utf-8")
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            self.port = sock.getsockname()[1]
+        self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {k: v for k, v in os.environ.items() if k not in ("SAFESHIP_HOME", "SAFESHIP_DB_URL")}
+        env.update(extra_env or {})
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "safeship", "gateway", "--port", str(self.port),
-             "--log-level", "warning", *args],
+             "--log-level", "warning", *args, *([] if auth else ["--no-auth"])],
             cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(self.url + "/healthz", timeout=2).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("the gateway did not start")
-            time.sleep(0.1)
+        _wait_until(lambda: httpx.get(self.url + "/healthz", timeout=2), self.proc)
 
     def close(self) -> None:
         self.proc.terminate()
@@ -148,9 +208,18 @@ def bench_latency(settings: Any, registry: Any, n: int) -> list[list[str]]:
     ]
 
 
-async def _drive(url: str, seconds: float, concurrency: int) -> float:
+async def _drive(
+    url: str,
+    seconds: float,
+    concurrency: int,
+    body: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> float:
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(base_url=url, timeout=30, limits=limits) as client:
+    body = body or BODY
+    async with httpx.AsyncClient(
+        base_url=url, timeout=30, limits=limits, headers=headers
+    ) as client:
         done = 0
         failed = 0
         stop_at = time.monotonic() + 1.0  # warm-up, not counted
@@ -158,7 +227,7 @@ async def _drive(url: str, seconds: float, concurrency: int) -> float:
         async def worker() -> None:
             nonlocal done, failed
             while time.monotonic() < stop_at:
-                r = await client.post("/v1/completions", json=BODY)
+                r = await client.post("/v1/completions", json=body)
                 if r.status_code == 200 and counting:
                     done += 1
                 elif r.status_code != 200:
@@ -198,6 +267,80 @@ def bench_throughput(settings: Any, seconds: float, rounds: int) -> list[list[st
         [name, f"{statistics.median(v):.0f}", ", ".join(f"{x:.0f}" for x in v),
          f"{statistics.median(ratios[name]):.2f}x"]
         for name, v in results.items()
+    ]  # fmt: skip
+
+
+def _serial(url: str, n: int, body: dict[str, Any], headers: dict[str, str]) -> list[float]:
+    out: list[float] = []
+    with httpx.Client(base_url=url, timeout=10, headers=headers) as client:
+        for _ in range(min(50, n)):
+            client.post("/v1/completions", json=body).raise_for_status()
+        for _ in range(n):
+            started = time.perf_counter()
+            client.post("/v1/completions", json=body).raise_for_status()
+            out.append(time.perf_counter() - started)
+    return out
+
+
+def bench_remote(
+    settings: Any, upstream: Upstream, n: int, seconds: float, rounds: int
+) -> tuple[list[list[str]], list[list[str]]]:
+    """The ``openai`` adapter against the fast upstream: added latency and throughput,
+    each against the bare upstream in the same round (alternating)."""
+    body = {**BODY, "model": REMOTE}
+    gateway = Gateway(settings.project_root)
+    lat: dict[str, list[float]] = {"bare": [], "gateway": []}
+    rate: dict[str, list[float]] = {"bare": [], "gateway": []}
+    try:
+        for _ in range(rounds):
+            lat["bare"] += _serial(upstream.url, n, body, {})
+            lat["gateway"] += _serial(gateway.url, n, body, {})
+            rate["bare"].append(asyncio.run(_drive(upstream.url, seconds, 16, body)))
+            rate["gateway"].append(asyncio.run(_drive(gateway.url, seconds, 16, body)))
+    finally:
+        gateway.close()
+    (b50, b99), (g50, g99) = _pcts(lat["bare"]), _pcts(lat["gateway"])
+    latency_rows = [
+        ["bare upstream (HTTP)", fmt_seconds(b50), fmt_seconds(b99), "1.00x"],
+        ["through the gateway (openai adapter)", fmt_seconds(g50), fmt_seconds(g99),
+         f"{g50 / b50:.1f}x"],
+        ["added by the gateway (target p50 <= 1 ms, p99 <= 5 ms)", fmt_seconds(g50 - b50),
+         fmt_seconds(g99 - b99), "-"],
+    ]  # fmt: skip
+    bare, through = statistics.median(rate["bare"]), statistics.median(rate["gateway"])
+    rate_rows = [
+        ["bare upstream", f"{bare:.0f}", ", ".join(f"{x:.0f}" for x in rate["bare"]), "1.00x"],
+        ["through the gateway, 1 worker (target >= 2,000)", f"{through:.0f}",
+         ", ".join(f"{x:.0f}" for x in rate["gateway"]), f"{through / bare:.2f}x"],
+    ]  # fmt: skip
+    return latency_rows, rate_rows
+
+
+def bench_auth(settings: Any, registry: Any, n: int, rounds: int) -> list[list[str]]:
+    """Serial requests with API keys on and off, alternating gateways round by round."""
+    from safeship.registry.apikeys import KeyStore
+
+    store = KeyStore(registry)
+    name = f"bench-{int(time.time() * 1000)}"
+    secret = store.create(name, actor="bench")[1]
+    body = {**BODY, "model": REMOTE}
+    on = Gateway(settings.project_root, auth=True)
+    off = Gateway(settings.project_root)
+    times: dict[str, list[float]] = {"off": [], "on": []}
+    try:
+        for _ in range(rounds):
+            times["off"] += _serial(off.url, n, body, {})
+            times["on"] += _serial(on.url, n, body, {"Authorization": f"Bearer {secret}"})
+    finally:
+        on.close()
+        off.close()
+        store.revoke(name, actor="bench")
+    (f50, f99), (n50, n99) = _pcts(times["off"]), _pcts(times["on"])
+    return [
+        ["auth off (--no-auth)", fmt_seconds(f50), fmt_seconds(f99), "1.00x"],
+        ["auth on (Bearer key)", fmt_seconds(n50), fmt_seconds(n99), f"{n50 / f50:.2f}x"],
+        ["added by the key check (target p50 <= 0.2 ms)", fmt_seconds(n50 - f50),
+         fmt_seconds(n99 - f99), "-"],
     ]  # fmt: skip
 
 
@@ -276,13 +419,32 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--trials", type=int, default=50)
+    parser.add_argument("--quick", action="store_true", help="smoke run: small counts")
     args = parser.parse_args()
+    if args.quick:
+        args.requests, args.seconds, args.rounds, args.trials = 40, 1.0, 1, 3
     os.environ.setdefault("DVC_NO_ANALYTICS", "1")
     header("safeship gateway")
     with tempfile.TemporaryDirectory(prefix="bench-gateway-") as tmp:
         base = Path(tmp)
         settings, registry = _setup(base)
-        print("## Added latency (serial requests, 16 tokens)\n")
+        upstream = Upstream()
+        try:
+            _register_remote(registry, base, upstream.url)
+            latency_rows, rate_rows = bench_remote(
+                settings, upstream, args.requests, args.seconds, args.rounds
+            )
+            auth_rows = bench_auth(settings, registry, args.requests, args.rounds)
+        finally:
+            upstream.close()
+        print("## Added latency over a fast loopback upstream (serial requests)\n")
+        print(table(["path", "p50", "p99", "p50 ratio"], latency_rows))
+        print(f"\n## Throughput over the same upstream (16 callers, {args.seconds:g} s rounds)\n")
+        print(table(["path", "req/s (median)", "runs", "vs bare"], rate_rows))
+        print("\n## API-key check (serial, same upstream, one gateway each, alternating)\n")
+        print(table(["gateway", "p50", "p99", "p50 ratio"], auth_rows))
+        print()
+        print("## Added latency over the n-gram adapter in process (serial, 16 tokens)\n")
         print(
             table(
                 ["path", "p50", "p99", "p50 ratio"],

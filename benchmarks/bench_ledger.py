@@ -1,6 +1,7 @@
 """Audit-ledger verification and point-in-time history over a large ledger.
 
     .venv/bin/python benchmarks/bench_ledger.py [--events 1000000] [--repeats 3] [--pg] [--quick]
+        [--signed-every 50]
 
 Builds ``--events`` ledger events into a fresh registry database (``make_engine`` +
 ``ensure_schema``, then raw ``executemany`` in large transactions — ``COPY`` on
@@ -13,6 +14,10 @@ Then, alternating, ``--repeats`` times each:
 * ``safeship.ledger.verify(engine)`` — events/s (target ≥ 100k/s); baseline: a raw loop
   that only fetches the same rows (same SELECT ... ORDER BY seq, ``fetchmany``) without
   hashing. The ratio verify_time / fetch_time is what the hashing costs on top of reading.
+* ``safeship.ledger.verify(engine, signers)`` — the same, also re-verifying every signed
+  event's ed25519 signature against the allowed_signers keys (issue 14; target ≥ 50k/s).
+  Every ``--signed-every``-th event (default: every promotion, 1 in 50) carries alice's
+  signed statement; ``--signed-every 1`` signs every event (the worst case).
 * ``Registry.history_at(model, t)`` for 200 random (model, time) pairs — p50/p99 latency
   (target < 50 ms); baseline: the same indexed SELECT on the raw DB-API connection. Each
   answer is checked against the history the builder wrote.
@@ -51,6 +56,8 @@ from _common import (  # noqa: E402
 )
 from sqlalchemy import Engine, text  # noqa: E402
 
+from safeship.access.identities import Signers, parse_signers  # noqa: E402
+from safeship.access.signatures import SigningKey, statement  # noqa: E402
 from safeship.config import Settings  # noqa: E402
 from safeship.ledger import (  # noqa: E402
     GENESIS_HASH,
@@ -72,7 +79,10 @@ SELECT_ALL = (
     "SELECT seq, time, actor, kind, model, version, payload, prev_hash, hash "
     "FROM ledger_events ORDER BY seq"
 )
-EVENT_COLUMNS = "seq, time, actor, kind, model, version, payload, prev_hash, hash"
+EVENT_COLUMNS = (
+    "seq, time, actor, kind, model, version, payload, prev_hash, hash, actor_key, signature"
+)
+SIGNER = SigningKey.generate()  # alice's key for the signed events (made per run)
 HISTORY_COLUMNS = (
     "model_name, at, seq, production_version, canary_version, canary_weight, shadow_version"
 )
@@ -81,6 +91,13 @@ ACTORS = ("ann", "bob", "ci-bot", "release-flow")
 
 
 # ------------------------------------------------------------------------ building
+def _sign(row: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The row as alice's signed statement about it (actor, key, signature added)."""
+    seq, time_s, _actor, kind, model, version, payload = row
+    token = SIGNER.sign(statement(kind, "alice", model=model, version=version, seq=seq))
+    return (seq, time_s, "alice", kind, model, version, payload, SIGNER.public.fingerprint, token)
+
+
 def _event(seq: int, moment: datetime) -> tuple[tuple[Any, ...], tuple[Any, ...] | None]:
     """One event row (without the chain) and its deployment_history row, if any."""
     model = MODELS[seq % len(MODELS)]
@@ -104,7 +121,9 @@ def _event(seq: int, moment: datetime) -> tuple[tuple[Any, ...], tuple[Any, ...]
     return (seq, time_s, actor, kind, model, version, canonical_json(payload)), history
 
 
-def build(engine: Engine, n_events: int) -> dict[str, list[tuple[str, int, str]]]:
+def build(
+    engine: Engine, n_events: int, signed_every: int = 0
+) -> dict[str, list[tuple[str, int, str]]]:
     """Write the models, ``n_events`` chained events and the promotions' history rows.
 
     Returns, per model, the promotions as (time, seq, version), in order, for checking.
@@ -133,8 +152,13 @@ def build(engine: Engine, n_events: int) -> dict[str, list[tuple[str, int, str]]
             history: list[tuple[Any, ...]] = []
             for s in range(seq, min(seq + BATCH, n_events + 1)):
                 row, hist = _event(s, START + STEP * s)
+                signs = signed_every and s % signed_every == 0
+                row = _sign(row) if signs else (*row, None, None)
                 digest = chain_hash(prev, event_document(*row))
-                events.append((*row, prev, digest))
+                seq_, time_s, actor, kind, model, version, payload, key, token = row
+                events.append(
+                    (seq_, time_s, actor, kind, model, version, payload, prev, digest, key, token)
+                )
                 prev = digest
                 if hist is not None:
                     history.append(hist)
@@ -161,7 +185,7 @@ def _insert(
     if dialect == "sqlite":
         cursor.execute("BEGIN")
         cursor.executemany(
-            f"INSERT INTO ledger_events ({EVENT_COLUMNS}) VALUES ({', '.join('?' * 9)})", events
+            f"INSERT INTO ledger_events ({EVENT_COLUMNS}) VALUES ({', '.join('?' * 11)})", events
         )
         cursor.executemany(
             f"INSERT INTO deployment_history ({HISTORY_COLUMNS}) VALUES ({', '.join('?' * 7)})",
@@ -198,20 +222,24 @@ def fetch_only(engine: Engine, batch: int = 20_000) -> int:
     return count
 
 
-def bench_verify(engine: Engine, n_events: int, repeats: int) -> dict[str, float]:
+def bench_verify(engine: Engine, n_events: int, repeats: int, signers: Signers) -> dict[str, float]:
     fetch_runs: list[float] = []
     verify_runs: list[float] = []
+    signed_runs: list[float] = []
     head = ""
+    signed = 0
     for _ in range(repeats):
         t_fetch, count = timed(lambda: fetch_only(engine))
         t_verify, result = timed(lambda: verify(engine))
-        if count != n_events or result.count != n_events:
+        t_signed, checked = timed(lambda: verify(engine, signers))
+        if count != n_events or result.count != n_events or checked.count != n_events:
             raise SystemExit(
                 f"expected {n_events} events, fetched {count}, verified {result.count}"
             )
         fetch_runs.append(t_fetch)
         verify_runs.append(t_verify)
-        head = result.head_hash
+        signed_runs.append(t_signed)
+        head, signed = result.head_hash, checked.signed
     fetch, ver = median(fetch_runs), median(verify_runs)
     rate = n_events / ver
     print(f"## verify() over {n_events:,} events (head {head[:16]}…)")
@@ -226,12 +254,24 @@ def bench_verify(engine: Engine, n_events: int, repeats: int) -> dict[str, float
                     fmt_runs(fetch_runs),
                 ],
                 ["ledger.verify(engine)", fmt_seconds(ver), f"{rate:,.0f}", fmt_runs(verify_runs)],
+                [
+                    f"verify(engine, signers): {signed:,} signatures",
+                    fmt_seconds(median(signed_runs)),
+                    f"{n_events / median(signed_runs):,.0f}",
+                    fmt_runs(signed_runs),
+                ],
             ],
         )
     )
+    signed_rate = n_events / median(signed_runs)
     print(
         f"verify time / fetch time = {ver / fetch:.2f}× · verify {rate:,.0f} events/s "
         f"(target ≥ 100,000/s: {'met' if rate >= 100_000 else 'MISSED'})"
+    )
+    print(
+        f"with signatures / chain only = {median(signed_runs) / ver:.2f}× · "
+        f"{signed_rate:,.0f} events/s (target ≥ 50,000/s: "
+        f"{'met' if signed_rate >= 50_000 else 'MISSED'})"
     )
     print()
     return {"fetch": fetch, "verify": ver, "rate": rate, "ratio": ver / fetch}
@@ -313,6 +353,74 @@ def bench_history(
     return {"p50": p50, "p99": p99, "raw_p50": b50, "wrong": float(wrong)}
 
 
+def bench_approval(rounds: int = 300) -> None:
+    """One signed approval judged (issue 14: verification ≤ 1 ms per approval); baseline:
+    the bare ed25519 verify of the same bytes in the same run."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    from safeship.access.signatures import DOMAIN, decode_token
+    from safeship.params import AccessParams, TierPolicy
+    from safeship.release.approvals import ApprovalInput, Subject, approval_statement, judge
+
+    subject = Subject(
+        run_id="r", model="m", version="1.0.0", artifact_hash="a" * 32, profile_hash="p" * 64
+    )
+    signers = parse_signers(f"alice {SIGNER.public.openssh()}\n")
+    token = SIGNER.sign(
+        statement("approval", "alice", **approval_statement(subject, "approve", ""))
+    )
+    submitted = ApprovalInput(approver="alice", signature=token)
+    policy = TierPolicy(approvers=["alice"], approvals_required=1)
+    body, signature, _ = decode_token(token)
+    public = Ed25519PublicKey.from_public_bytes(SIGNER.public.raw)
+    raw_runs: list[float] = []
+    judge_runs: list[float] = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        public.verify(signature, DOMAIN + body)
+        raw_runs.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        verdict = judge(
+            submitted,
+            policy=policy,
+            tier="high",
+            author="dave",
+            subject=subject,
+            signers=signers,
+            access=AccessParams(),
+            approved_by={},
+            seen=set(),
+            now=datetime.now(UTC),
+        )
+        judge_runs.append(time.perf_counter() - started)
+        if verdict.outcome != "accepted":
+            raise SystemExit(f"approval not accepted: {verdict.reason}")
+    raw50, judge50 = percentile(raw_runs, 50), percentile(judge_runs, 50)
+    print(f"## one signed approval judged ({rounds} rounds, alternating)")
+    print(
+        table(
+            ["what", "p50", "p99"],
+            [
+                [
+                    "bare ed25519 verify (baseline)",
+                    fmt_seconds(raw50),
+                    fmt_seconds(percentile(raw_runs, 99)),
+                ],
+                [
+                    "approvals.judge (signed)",
+                    fmt_seconds(judge50),
+                    fmt_seconds(percentile(judge_runs, 99)),
+                ],
+            ],
+        )
+    )
+    print(
+        f"judge / bare verify (p50) = {judge50 / raw50:.2f}× · judge p50 {fmt_seconds(judge50)} "
+        f"(target ≤ 1 ms: {'met' if judge50 <= 0.001 else 'MISSED'})"
+    )
+    print()
+
+
 # --------------------------------------------------------------------------- main
 def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
@@ -321,7 +429,7 @@ def peak_rss_mib() -> float:
 def run(url: str, args: argparse.Namespace, scratch: Path) -> None:
     engine = make_engine(url)
     ensure_schema(engine)
-    t_build, promotions = timed(lambda: build(engine, args.events))
+    t_build, promotions = timed(lambda: build(engine, args.events, args.signed_every))
     print(
         f"(built {args.events:,} events + {sum(len(v) for v in promotions.values()):,} "
         f"deployment_history rows in {fmt_seconds(t_build)} on {engine.dialect.name})"
@@ -331,8 +439,10 @@ def run(url: str, args: argparse.Namespace, scratch: Path) -> None:
         size = sum(p.stat().st_size for p in db_file.parent.glob(db_file.name + "*"))
         print(f"(database files: {size / 2**20:,.0f} MiB)")
     print()
+    bench_approval()
     rss_before = peak_rss_mib()
-    bench_verify(engine, args.events, args.repeats)
+    signers = parse_signers(f"alice {SIGNER.public.openssh()}\n")
+    bench_verify(engine, args.events, args.repeats, signers)
     rss_after = peak_rss_mib()
     print(
         f"(process peak RSS: {rss_before:,.0f} MiB after building, {rss_after:,.0f} MiB after "
@@ -350,6 +460,12 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=200, help="history_at queries per round")
     parser.add_argument("--pg", action="store_true", help="PostgreSQL instead of SQLite")
     parser.add_argument("--quick", action="store_true", help="smoke run: 20k events, 2 repeats")
+    parser.add_argument(
+        "--signed-every",
+        type=int,
+        default=PROMOTE_EVERY,
+        help="every Nth event carries a signature (1: all; 0: none)",
+    )
     args = parser.parse_args()
     if args.quick:
         args.events, args.repeats = 20_000, 2

@@ -57,9 +57,10 @@ def database() -> Iterator[tuple[str, str]]:
 
 
 def setup_project(base: Path, db_url: str) -> tuple[Any, Any]:
-    from safeship.config import Settings, TrainParams, parse_params
+    from safeship.config import Settings
     from safeship.demo import prepare as prep
     from safeship.demo import train as tr
+    from safeship.params import TrainParams, parse_params
     from safeship.project import init_project
     from safeship.registry.registration import register
     from safeship.registry.store import Registry

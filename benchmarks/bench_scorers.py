@@ -1,26 +1,42 @@
-"""Scorer throughput and battery scaling, measured in this process. Prints; asserts nothing.
+"""Scorer quality and throughput, and battery scaling, measured in this process.
 
-    .venv/bin/python benchmarks/bench_scorers.py [--outputs 20000]
+    .venv/bin/python benchmarks/bench_scorers.py [--outputs 20000] [--quick]
 
-1. ``score_outputs`` (toxicity + PII + refusal + sentiment + guardrails) on synthetic
-   outputs: outputs per second (first a warm-up call so imports are not counted).
+0. Precision and recall of every detector on its labelled evaluation set (written for
+   safeship, apart from the detector's training examples), next to the signal it replaced.
+1. ``score_outputs`` (profanity + harassment + PII + refusal + compliance + sentiment +
+   guardrails) on synthetic outputs: outputs per second against the 2,000/s target
+   (first a warm-up call so imports and the classifier's training are not counted).
 2. The battery with a fast in-process generator on the probe suite and on the suite
    doubled: time ratio (≈2 means linear scaling; fixed costs such as GX push it below).
+Prints; asserts nothing.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
 import random
+import subprocess
+import sys
+import tempfile
 import time
 
-from safeship.config import SafetyParams
 from safeship.models.base import Generation, GenerationRequest
+from safeship.params import SafetyParams
 from safeship.safety.battery import run_battery
+from safeship.safety.compliance import is_harmful_compliance
+from safeship.safety.evaluation import evaluate_detectors
 from safeship.safety.pii import find_pii
 from safeship.safety.probes import ProbeSuite, load_probes
 from safeship.safety.refusal import is_refusal
-from safeship.safety.scorers import score_outputs, sentiment_scores, toxicity_scores
+from safeship.safety.scorers import (
+    detector_scores,
+    score_outputs,
+    sentiment_scores,
+    toxicity_scores,
+)
 
 # Mostly neutral words with some sentiment-bearing and a few abusive ones, roughly like
 # chat-model output.
@@ -73,6 +89,38 @@ class FastGenerator:
         return None
 
 
+_BASELINE = """
+import json, sys, time
+from safeship.safety.scorers import score_outputs
+texts = json.load(open(sys.argv[1]))
+score_outputs(texts[:200])
+best = float("inf")
+for _ in range(3):
+    start = time.perf_counter()
+    score_outputs(texts)
+    best = min(best, time.perf_counter() - start)
+print(best)
+"""
+
+
+def baseline_seconds(source: str, texts: list[str]) -> float:
+    """Best-of-3 ``score_outputs`` time of another checkout's ``src`` on the same texts."""
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as handle:
+        json.dump(texts, handle)
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", _BASELINE, handle.name],
+            env={**os.environ, "PYTHONPATH": source},
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=1800,
+        )
+    finally:
+        os.unlink(handle.name)
+    return float(done.stdout.strip().splitlines()[-1])
+
+
 def doubled(suite: ProbeSuite) -> ProbeSuite:
     sets = {}
     for name, probe_set in suite.sets.items():
@@ -84,7 +132,21 @@ def doubled(suite: ProbeSuite) -> ProbeSuite:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--outputs", type=int, default=20_000)
+    parser.add_argument("--quick", action="store_true", help="2,000 outputs, no battery runs")
+    parser.add_argument(
+        "--baseline-src",
+        help="a checkout's src/ (e.g. of main) whose score_outputs is timed on the same texts",
+    )
     args = parser.parse_args()
+    if args.quick:
+        args.outputs = 2_000
+    params = SafetyParams()
+    print("detector quality on the labelled evaluation sets (precision / recall / n):")
+    for score in evaluate_detectors(params.harassment_score, params.toxic_score):
+        print(
+            f"  {score.detector:<38} P {score.precision:.2f}  R {score.recall:.2f}  n {score.n}"
+            f"  (tp {score.tp}, fp {score.fp}, fn {score.fn})"
+        )
     guardrails = SafetyParams().guardrails
     guardrails.blocked_keywords = ["kill yourself", "heil hitler"]
 
@@ -98,11 +160,19 @@ def main() -> None:
         best = min(best, time.perf_counter() - start)
     print(
         f"score_outputs (best of 3): {len(texts)} outputs ({unique} distinct) in {best:.2f}s "
-        f"= {len(texts) / best:,.0f} outputs/s "
+        f"= {len(texts) / best:,.0f} outputs/s, {len(texts) / best / 2000:.2f}x the 2,000/s target "
         f"(with PII {int(frame['pii'].sum())}, refusals {int(frame['refusal'].sum())})"
     )
+    if args.baseline_src:
+        base = baseline_seconds(args.baseline_src, texts)
+        print(
+            f"  baseline {args.baseline_src}: {len(texts) / base:,.0f} outputs/s; "
+            f"this tree takes {best / base:.2f}x its time"
+        )
     parts = {
-        "toxicity": lambda: toxicity_scores(texts),
+        "profanity": lambda: toxicity_scores(texts),
+        "prof+harass": lambda: detector_scores(texts),
+        "compliance": lambda: [is_harmful_compliance(text) for text in texts],
         "sentiment": lambda: sentiment_scores(texts),
         "pii": lambda: [find_pii(text) for text in texts],
         "refusal": lambda: [is_refusal(text) for text in texts],
@@ -121,6 +191,8 @@ def main() -> None:
         f"= {len(repeated) / elapsed:,.0f} outputs/s (identical outputs are scored once)"
     )
 
+    if args.quick:
+        return
     params = SafetyParams(k=5)
     suite = load_probes()
     heldout = [" ".join(random.Random(i).choice(WORDS) for _ in range(16)) for i in range(50)]

@@ -5,10 +5,11 @@ production prompts, else the built-in list) are replayed through the gateway, so
 production answers them and the candidate answers mirrored copies; the pairs are compared
 (paired tests) and an Evidently drift report is written. Then the shadow is cleared.
 
-``canary_rollout``: for each weight in ``canary.steps``, the canary serves that share of
-callers while the run checks every ``canary.check_interval_s``, replaying traffic when
-live traffic is thin. A breach takes the canary to weight 0 at once and rejects the
-candidate (one ledger event), publishes an artifact and ends the run Failed. If this run
+``canary_rollout``: wires tasks (registry moves, request-log reads, ledger records, drift
+reports, traffic replay when live traffic is thin) into the one rollout loop of the core,
+:func:`safeship.canary.rollout.run_rollout`, which decides. A breach takes the canary to
+weight 0 at once and rejects the candidate (one ledger event); the run publishes an
+artifact and ends Failed. If this run
 is killed mid-canary, the monitor flow (``repair_stale_canary``) or the next release run
 takes the canary off once ``canary.stale_after_s`` passes without a check.
 """
@@ -16,17 +17,20 @@ takes the canary off once ``canary.stale_after_s`` passes without a check.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
-from safeship.canary.analysis import StepWindow, Verdict
+from safeship.canary.observations import text_scorer
+from safeship.canary.rollout import Effects, run_rollout
 from safeship.canary.runtime import gateway_url
 from safeship.errors import SafeshipError
+from safeship.params import Params
 from tasks import canary as c
-from tasks.common import load_params_task
+from tasks.common import artifact_key, load_params_task
 
 
 class CanaryRolledBack(SafeshipError):
@@ -35,10 +39,6 @@ class CanaryRolledBack(SafeshipError):
     def __init__(self, message: str, steps: list[dict[str, Any]]) -> None:
         super().__init__(message)
         self.steps = steps
-
-
-def _key(model: str, what: str) -> str:
-    return f"{what}-{model}".lower().replace("_", "-").replace(".", "-")
 
 
 @flow(name="shadow-evaluation", log_prints=True)
@@ -69,20 +69,41 @@ def shadow_evaluation(model: str, candidate: str, out_dir: str | None = None) ->
     )
     create_table_artifact(
         [{k: v for k, v in check.items() if k != "discordant"} for check in result["checks"]],
-        key=_key(model, "shadow"),
+        key=artifact_key("shadow", model),
         description=f"shadow comparison of {model} {candidate} with production",
     )
     return result
 
 
-def _step_record(window: StepWindow, verdict: Verdict, replayed: int) -> dict[str, Any]:
-    return {**verdict.model_dump(mode="json"), "window": window.model_dump(), "replayed": replayed}
+def _pacer(url: str, model: str, prompts: list[str], params: Params) -> Callable[[float], int]:
+    """The loop's ``wait``: live traffic alone when there is enough of it, else replay."""
+    cp = params.canary
+    state = {"seed": 0, "sent": 0}
+
+    def wait(seconds: float) -> int:
+        tick = time.time()
+        live = c.live_rate_task(model, tick - seconds, tick, state["sent"])
+        if live >= cp.live_min_rps:
+            state["sent"] = 0
+            time.sleep(seconds)
+            return 0
+        sent = c.replay_task(
+            url, model, prompts, rate=cp.replay_rate, duration_s=seconds,
+            users=cp.replay_users, seed=state["seed"],
+        )  # fmt: skip
+        state["seed"] += int(sent["sent"])
+        state["sent"] = int(sent["sent"])
+        return int(sent["sent"])
+
+    return wait
 
 
 @flow(name="canary-rollout", log_prints=True)
-def canary_rollout(model: str, candidate: str) -> dict[str, Any]:
-    """Step the candidate through the canary weights with sequential analysis of errors,
-    safety rates and latency; roll back automatically on a breach."""
+def canary_rollout(model: str, candidate: str, out_dir: str | None = None) -> dict[str, Any]:
+    """Step the candidate through the canary weights with the shipped rollout loop
+    (:func:`safeship.canary.rollout.run_rollout`): caller-level sequential tests of errors,
+    safety rates, refusals, answer quality and latency, a drift report per step, and an
+    automatic rollback on a breach."""
     logger = get_run_logger()
     params = load_params_task()
     cp = params.canary
@@ -90,54 +111,36 @@ def canary_rollout(model: str, candidate: str) -> dict[str, Any]:
     c.check_gateway_task(url)
     c.repair_stale_task(model, cp.stale_after_s)
     prompts = c.replay_prompts_task(model)
-    windows: list[StepWindow] = []
-    steps: list[dict[str, Any]] = []
-    seed = 0
-    for index, weight in enumerate(cp.steps):
-        since = c.set_canary_task(model, candidate, weight, url)
-        replayed_total = 0
-        while True:
-            tick = time.time()
-            live = c.live_rate_task(model, tick - cp.check_interval_s, tick, 0)
-            if live < cp.live_min_rps:
-                sent = c.replay_task(
-                    url, model, prompts, rate=cp.replay_rate, duration_s=cp.check_interval_s,
-                    users=cp.replay_users, seed=seed,
-                )  # fmt: skip
-                seed += sent["sent"]
-                replayed_total += sent["sent"]
-            else:
-                time.sleep(cp.check_interval_s)
-            window, verdict = c.canary_check_task(
-                model, candidate, windows, index, weight, since, params, index == len(cp.steps) - 1
-            )
-            if verdict.decision != "continue":
-                break
-        windows.append(window)
-        steps.append(_step_record(window, verdict, replayed_total))
-        logger.info(
-            "canary %s %s step %d%%: %s (%s)",
-            model,
-            candidate,
-            weight,
-            verdict.decision,
-            verdict.reason,
+    target = Path(out_dir) if out_dir else Path("reports") / model / candidate / "canary"
+    effects = Effects(
+        now=time.time,
+        wait=_pacer(url, model, prompts, params),
+        read=lambda since, until: c.read_window_task(model, since, until),
+        set_weight=lambda weight: c.set_canary_task(model, candidate, weight, url),
+        abort=lambda reason, payload, reject: c.abort_canary_task(
+            model, candidate, reason, payload, reject
+        ),
+        record=lambda verdict: c.record_check_task(model, candidate, verdict),
+        drift=lambda step, weight, reference, current: c.step_drift_task(
+            reference, current, target, step, weight, params
+        ),
+    )
+    result = run_rollout(cp, candidate, effects, text_scorer(params.safety.guardrails,
+                                                             cp.toxic_score))  # fmt: skip
+    for step in result.steps:
+        logger.info("canary %s %s step %d%%: %s (%s)", model, candidate, step["weight"],
+                    step["decision"], step["reason"])  # fmt: skip
+    if result.outcome in ("rolled_back", "held"):
+        weight = result.steps[-1]["weight"]
+        _publish(model, candidate, result.steps, f"{result.outcome} at {weight}%: {result.reason}")
+        raise CanaryRolledBack(
+            f"canary of {model} {candidate} "
+            f"{'rolled back' if result.outcome == 'rolled_back' else 'held'} at {weight}%: "
+            f"{result.reason}",
+            result.steps,
         )
-        action = verdict.action if verdict.decision == "inconclusive" else verdict.decision
-        if action in ("rollback", "hold"):
-            reject = action == "rollback"
-            payload = verdict.breach.model_dump() if verdict.breach else {"inconclusive": True}
-            c.abort_canary_task(
-                model, candidate, verdict.reason, {**payload, "step": weight}, reject
-            )
-            _publish(model, candidate, steps, f"rolled back at {weight}%: {verdict.reason}")
-            raise CanaryRolledBack(
-                f"canary of {model} {candidate} {'rolled back' if reject else 'held'} at "
-                f"{weight}%: {verdict.reason}",
-                steps,
-            )
-    _publish(model, candidate, steps, "passed every step")
-    return {"decision": "passed", "steps": steps}
+    _publish(model, candidate, result.steps, "passed every step")
+    return {"decision": "passed", "steps": result.steps}
 
 
 def _publish(model: str, candidate: str, steps: list[dict[str, Any]], outcome: str) -> None:
@@ -149,13 +152,16 @@ def _publish(model: str, candidate: str, steps: list[dict[str, Any]], outcome: s
             "stable_n": s["stable_n"],
             "elapsed_s": s["elapsed_s"],
             "reason": s["reason"],
+            "drift_report": (s.get("drift") or {}).get("html"),
         }
         for s in steps
     ]
-    create_table_artifact(rows, key=_key(model, "canary"), description=f"canary of {candidate}")
+    create_table_artifact(
+        rows, key=artifact_key("canary", model), description=f"canary of {candidate}"
+    )
     create_markdown_artifact(
         f"# canary {model} {candidate}: {outcome}\n\n"
         + "\n".join(f"- {r['weight']}%: **{r['decision']}** — {r['reason']}" for r in rows),
-        key=_key(model, "canary-summary"),
+        key=artifact_key("canary-summary", model),
         description="canary outcome",
     )

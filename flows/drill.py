@@ -17,6 +17,7 @@ from prefect.artifacts import create_markdown_artifact
 
 from safeship.drills import DrillReport
 from safeship.errors import SafeshipError
+from tasks.common import artifact_key
 from tasks.drill import run_drill_task
 
 
@@ -26,7 +27,7 @@ class DrillFailed(SafeshipError):
 
 @flow(name="rollback-drill", log_prints=True)
 def rollback_drill(
-    model: str = "demo-chat",
+    model: str,
     scenario: str = "error-burst",
     options: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
@@ -37,7 +38,7 @@ def rollback_drill(
     report = DrillReport.model_validate(data)
     create_markdown_artifact(
         report.markdown(),
-        key=f"drill-{model}-{scenario}".lower().replace("_", "-").replace(".", "-"),
+        key=artifact_key("drill", model, scenario),
         description=f"rollback drill {scenario} of {model}: {report.outcome}",
     )
     logger.info(

@@ -18,11 +18,8 @@ from prefect.artifacts import create_markdown_artifact
 from safeship.config import Settings
 from safeship.monitoring.policy import Finding, plan_actions
 from tasks import monitor as t
-from tasks.common import load_params_task
-
-
-def artifact_key(prefix: str, model: str) -> str:
-    return f"{prefix}-{model}".lower().replace("_", "-").replace(".", "-")
+from tasks.common import artifact_key, load_params_task
+from tasks.release import checkpoint_task
 
 
 def alert_markdown(title: str, findings: list[Finding], actions: list[dict[str, Any]]) -> str:
@@ -82,6 +79,7 @@ def monitor(models: list[str] | None = None) -> dict[str, Any]:
             "drift": traffic.drift.model_dump(),
             "rates": [r.model_dump() for r in traffic.rates],
         }
+    checkpoint_task("monitor")  # issue 14: anchor the ledger head on the monitor's schedule
     return summary
 
 

@@ -3,8 +3,11 @@
 Every run writes a release bundle to ``reports/<model>/<version>/<run-id>/`` and Prefect
 artifacts (a summary, the safety metrics, links to the reports). A failed validation or
 gate, a rejection or an approval timeout ends the run Failed with the version rejected.
-Approvers resume the paused run from the Prefect UI form or with
-``safeship approve RUN_ID --as NAME``.
+Approvers resume the paused run from the Prefect UI form (with a signature from
+``safeship approve RUN_ID --as NAME --print-signature``) or with
+``safeship approve RUN_ID --as NAME --key PATH``; unsigned or wrongly signed input is
+refused and recorded, and the run keeps waiting. Every run ends by writing a signed
+checkpoint of the ledger head to the DVC remote.
 """
 
 from __future__ import annotations
@@ -23,11 +26,14 @@ from pydantic import Field
 
 from flows.canary import CanaryRolledBack, canary_rollout, shadow_evaluation
 from safeship.config import Settings
+from safeship.dashboard.links import review_url
 from safeship.errors import SafeshipError
-from safeship.release.approvals import ApprovalInput, Shown, complete
+from safeship.release.approval import ApprovalWait, canary_runs
+from safeship.release.approvals import ApprovalInput, Subject
+from safeship.release.bundle import bundle_dir
 from safeship.release.request import ReleaseRequest
 from tasks import release as t
-from tasks.artifacts import publish_artifacts, summary_markdown
+from tasks.artifacts import publish_artifacts, publish_review_artifacts, summary_markdown
 from tasks.common import load_params_task
 from tasks.locks import release_slot
 
@@ -39,30 +45,60 @@ class ReleaseFailed(SafeshipError):
 
 
 class ApprovalForm(RunInput):
-    """Approve or reject this release."""
+    """Approve or reject this release (signed: see the command in the description)."""
 
-    approver: str = Field(description="your name, as listed in params.yaml (release.tiers)")
+    approver: str = Field(default="", description="your name, as in the allowed_signers file")
     decision: Literal["approve", "reject"] = "approve"
     comment: str = Field(default="", description="why (goes into the release bundle)")
+    signature: str = Field(default="", description="output of the command in the description")
 
 
 def _approval_description(
-    model: str, version: str, gate: dict[str, Any], bundle: Path, approved: set[str], required: int
+    subject: Subject, gate: dict[str, Any], bundle: Path, approved: dict[str, str], required: int
 ) -> str:
+    command = f"safeship approve {subject.run_id} --as YOUR-NAME --key ~/.ssh/id_ed25519"
     lines = [
-        f"## Approve {model} {version}?",
+        f"## Approve {subject.model} {subject.version}?",
         "",
         f"Gate: **{'passed' if gate['passed'] else 'failed'}** for the {gate['risk_tier']} tier.",
         f"Approvals so far: {', '.join(sorted(approved)) or 'none'} ({len(approved)}/{required}).",
+        f"Artifact `{subject.artifact_hash}`, safety profile `{subject.profile_hash}`.",
+        f"Review everything on one page: {review_url(subject.model, subject.version) or 'no dashboard running'}",
         f"Reports: `{bundle}`",
         "",
-        "Enter your name as listed in params.yaml, and `approve` or `reject`.",
+        "Approvals are signed. Either approve from a shell (signs and sends, then prints the "
+        "verdict):",
+        f"`{command} [--reject] [--comment TEXT]`",
+        "or add `--print-signature` to that command and paste its output in the `signature` "
+        "field below (decision and comment must match what you signed). Unsigned input is "
+        "refused.",
     ]
     return "\n".join(lines)
 
 
+def _ask(subject: Subject, gate: dict[str, Any], bundle: Path, wait: ApprovalWait) -> Any:
+    """Pause for one approval input; None when the wait timed out."""
+    form_type = ApprovalForm.with_initial_data(
+        description=_approval_description(
+            subject, gate, bundle, wait.approved, wait.policy.approvals_required
+        ),
+        approver="",
+        decision="approve",
+        comment="",
+        signature="",
+    )
+    try:
+        return pause_flow_run(
+            wait_for_input=form_type,
+            timeout=max(1, math.ceil(wait.remaining_s)),
+            poll_interval=POLL_INTERVAL_S,
+        )
+    except FlowPauseTimeout:
+        return None
+
+
 @flow(name="release", log_prints=True)
-def release(request: ReleaseRequest = ReleaseRequest()) -> dict[str, Any]:  # noqa: B008
+def release(request: ReleaseRequest) -> dict[str, Any]:
     """Release a candidate model version: lineage, data validation, safety battery, gate,
     human approval (paused run; four-eyes per risk tier), promotion and a release bundle.
     One release per model at a time, across every worker (a Prefect concurrency limit)."""
@@ -88,7 +124,7 @@ def _release_steps(request: ReleaseRequest) -> dict[str, Any]:
     registered = timed("register", t.register_task, request)
     model, version = registered.model, registered.version
     sections["registration"] = registered.model_dump()
-    bundle = settings.project_root / "reports" / model / version / run_id
+    bundle = bundle_dir(settings.project_root / "reports", model, version, run_id)
     previous = t.production_task(model)
     logger.info("registered %s %s (%s)", model, version, registered.dir_hash)
 
@@ -110,6 +146,7 @@ def _release_steps(request: ReleaseRequest) -> dict[str, Any]:
             "approvals": sections["approvals"],
         }
         publish_artifacts(summary, sections, bundle)
+        t.checkpoint_task(f"release {model} {version} {decision} (run {run_id})")
         if decision != "promoted":
             raise ReleaseFailed(f"{model} {version} {decision}: " + "; ".join(reasons))
         return summary
@@ -128,60 +165,44 @@ def _release_steps(request: ReleaseRequest) -> dict[str, Any]:
 
     tier = gate["risk_tier"]
     policy = params.release.tiers[tier]
-    shown: Shown = t.current_hashes_task(model, version)
-    approved: set[str] = set()
-    deadline = time.monotonic() + policy.approval_timeout_s
-    started = time.perf_counter()
-    while not complete(approved, policy):
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            timings["approval"] = round(time.perf_counter() - started, 3)
-            return finish("rejected", [f"approval timed out after {policy.approval_timeout_s} s"])
-        form_type = ApprovalForm.with_initial_data(
-            description=_approval_description(
-                model, version, gate, bundle, approved, policy.approvals_required
-            ),
-            approver="",
-            decision="approve",
-            comment="",
-        )
-        try:
-            form = pause_flow_run(
-                wait_for_input=form_type,
-                timeout=max(1, math.ceil(remaining)),
-                poll_interval=POLL_INTERVAL_S,
-            )
-        except FlowPauseTimeout:
-            timings["approval"] = round(time.perf_counter() - started, 3)
-            return finish("rejected", [f"approval timed out after {policy.approval_timeout_s} s"])
+    shown = t.current_hashes_task(model, version)
+    subject = Subject(run_id=run_id, model=model, version=version, **shown.model_dump())
+    publish_review_artifacts(
+        model, version, run_id, gate, settings.project_root / "reports", bundle
+    )
+    t.request_approval_task(subject, policy.approvals_required)
+    wait = ApprovalWait(policy)
+    while wait.waiting:
+        form = _ask(subject, gate, bundle, wait)
+        if form is None:
+            break
         submitted = ApprovalInput(
-            approver=form.approver or "?",
+            approver=form.approver or "",
             decision=form.decision,
             comment=form.comment,
+            signature=form.signature or "",
         )
-        current = t.current_hashes_task(model, version)
-        verdict = t.approval_task(
-            model, version, submitted, shown, current, approved, params, run_id
-        )
-        sections["approvals"].append(verdict.model_dump())
+        live = subject.model_copy(update=t.current_hashes_task(model, version).model_dump())
+        verdict = t.approval_task(submitted, live, wait.approved, wait.seen, params)
+        wait.record(verdict)
+        sections["approvals"].append(verdict.model_dump(exclude={"signature"}))
         logger.info(
-            "approval input from %s: %s (%s)", submitted.approver, verdict.outcome, verdict.reason
+            "approval input from %s: %s (%s)", verdict.approver, verdict.outcome, verdict.reason
         )
-        if verdict.outcome == "rejected":
-            timings["approval"] = round(time.perf_counter() - started, 3)
-            return finish("rejected", [verdict.reason])
-        if verdict.outcome == "accepted":
-            approved.add(verdict.approver)
-    timings["approval"] = round(time.perf_counter() - started, 3)
-    t.mark_approved_task(model, version, sorted(approved), run_id)
-    if params.canary.enabled and previous is not None and previous != version:
+    timings["approval"] = wait.elapsed_s
+    if wait.rejection is not None:
+        return finish("rejected", [wait.rejection])
+    if not wait.complete:
+        return finish("rejected", [wait.timeout_reason])
+    t.mark_approved_task(model, version, wait.approved, run_id)
+    if canary_runs(params, previous, version):
         # shadow, then canary: only against a production version (a first release has none)
         shadow = timed("shadow", shadow_evaluation, model, version, str(bundle / "shadow"))
         sections["shadow"] = shadow
         if not shadow["passed"]:
             return finish("rejected", ["shadow evaluation failed", *shadow["reasons"]])
         try:
-            rollout = timed("canary", canary_rollout, model, version)
+            rollout = timed("canary", canary_rollout, model, version, str(bundle / "canary"))
         except CanaryRolledBack as error:
             sections["canary"] = error.steps
             return finish("rolled_back", [str(error)])

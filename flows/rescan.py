@@ -14,16 +14,16 @@ from typing import Any
 from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact, create_table_artifact
 
-from flows.monitor import alert_markdown, artifact_key
+from flows.monitor import alert_markdown
 from safeship.config import Settings
 from safeship.monitoring.rescan import production_alert
 from tasks import monitor as t
-from tasks.common import load_params_task
+from tasks.common import artifact_key, load_params_task
 
 
 @flow(name="rescan", log_prints=True)
 def rescan(
-    model: str = "demo-chat",
+    model: str,
     versions: list[str] | None = None,
     reason: str = "rescan on the current probe sets",
     probe_dir: str | None = None,

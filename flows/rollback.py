@@ -6,7 +6,7 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NO_CACHE
 
-from tasks.common import open_registry
+from tasks.common import artifact_key, open_registry
 
 
 @task(name="rollback", cache_policy=NO_CACHE)
@@ -18,7 +18,7 @@ def rollback_task(model: str, to: str | None, actor: str, reason: str) -> dict[s
 
 @flow(name="rollback")
 def rollback(
-    model: str = "demo-chat",
+    model: str,
     reason: str = "manual rollback",
     actor: str = "operator",
     to: str | None = None,
@@ -34,6 +34,6 @@ def rollback(
     create_markdown_artifact(
         f"# Rollback of {model}\n\n- from `{payload['from_version']}` to `{event['version']}`\n"
         f"- by {actor}: {reason}\n- ledger event {event['seq']} `{event['hash']}`",
-        key=f"rollback-{model}".lower(),
+        key=artifact_key("rollback", model),
     )
     return event

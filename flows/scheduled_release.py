@@ -9,7 +9,7 @@ from prefect.cache_policies import NO_CACHE
 
 from flows.release import release
 from safeship.config import Settings
-from safeship.demo.workspace import dvc_repro
+from safeship.lineage.pipeline import dvc_repro
 from safeship.release.request import ReleaseRequest
 from tasks.common import open_registry
 
@@ -34,9 +34,7 @@ def changed_task(model: str, candidate_path: str) -> bool:
 
 
 @flow(name="scheduled-release")
-def scheduled_release(
-    model: str = "demo-chat", candidate_path: str = "models/demo-chat", author: str = "scheduler"
-) -> dict[str, Any]:
+def scheduled_release(model: str, candidate_path: str, author: str = "scheduler") -> dict[str, Any]:
     """Reproduce the DVC pipeline; when the candidate differs from every registered version,
     run a release with the version suggested by the lineage diff. Otherwise do nothing."""
     dvc_repro_task()

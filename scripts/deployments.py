@@ -11,13 +11,13 @@
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from safeship.config import Params, load_params
+from safeship.params import Params, load_params
 
 ROOT = Path(__file__).resolve().parent.parent
 PREFECT_YAML = ROOT / "prefect.yaml"
@@ -39,19 +39,16 @@ class DeploymentSpec:
     description: str
     cron: str | None = None
     interval_s: int | None = None
+    parameters: dict[str, Any] = field(default_factory=dict)
 
 
 def specs(params: Params) -> list[DeploymentSpec]:
+    """Every deployment; the scheduled ones act on ``release.scheduled`` in params.yaml and
+    are left out when it is not set (no model is assumed)."""
     release = params.release
-    return [
+    declared = [
         DeploymentSpec(
             "release", "flows/release.py:release", "Release a candidate (manual, UI form)"
-        ),
-        DeploymentSpec(
-            "scheduled-release",
-            "flows/scheduled_release.py:scheduled_release",
-            "Reproduce the DVC pipeline and release when the lineage changed",
-            cron=release.scheduled_release_cron,
         ),
         DeploymentSpec("rollback", "flows/rollback.py:rollback", "Roll production back"),
         DeploymentSpec(
@@ -65,11 +62,24 @@ def specs(params: Params) -> list[DeploymentSpec]:
             "flows/rescan.py:rescan",
             "Re-run the safety battery on released versions (profile amendments)",
         ),
+    ]
+    target = release.scheduled
+    if target is None:
+        return declared
+    return declared + [
+        DeploymentSpec(
+            "scheduled-release",
+            "flows/scheduled_release.py:scheduled_release",
+            "Reproduce the DVC pipeline and release when the lineage changed",
+            cron=release.scheduled_release_cron,
+            parameters={"model": target.model, "candidate_path": target.candidate_path},
+        ),
         DeploymentSpec(
             "rollback-drill",
             "flows/drill.py:rollback_drill",
             "Rollback drill in a staging copy of production (detect + revert)",
             cron=release.rollback_drill_cron,
+            parameters={"model": target.model},
         ),
     ]
 
@@ -98,6 +108,7 @@ def prefect_yaml(params: Params) -> str:
                 "description": spec.description,
                 "tags": ["safeship"],
                 "schedules": _schedules(spec),
+                "parameters": spec.parameters,
                 "work_pool": {"name": WORK_POOL, "work_queue_name": "default"},
             }
             for spec in specs(params)

@@ -11,7 +11,7 @@ from typing import Any
 
 from prefect import serve
 
-from safeship.config import load_params
+from safeship.params import load_params
 from scripts.deployments import DeploymentSpec, specs
 
 
@@ -30,6 +30,7 @@ def main() -> None:
                 description=spec.description,
                 cron=spec.cron,
                 interval=spec.interval_s,
+                parameters=spec.parameters,
             )
             for spec in specs(params)
         )

@@ -5,12 +5,23 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from safeship.canary.analysis import StepWindow, Verdict, analyse, summarise
-from safeship.canary.runtime import gateway_health, open_log, replay_prompts, wait_for_routing
-from safeship.config import Params, Settings
+from safeship.canary.analysis import Verdict
+from safeship.canary.runtime import (
+    gateway_health,
+    open_log,
+    read_window,
+    replay_prompts,
+    wait_for_routing,
+)
+from safeship.config import Settings
+from safeship.events import EventKind
+from safeship.params import Params
 from tasks.common import open_registry, task
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 ACTOR = "safeship-canary"
 
@@ -101,32 +112,46 @@ def shadow_compare_task(
     return out
 
 
-@task(name="canary-check")
-def canary_check_task(
-    model: str, candidate: str, windows: list[StepWindow], step: int, weight: int,
-    since: float, params: Params, last_step: bool,
-) -> tuple[StepWindow, Verdict]:  # fmt: skip
-    """Summarise the current step's window, judge it, and record the check in the ledger
-    (the progress event that tells the watchdog the rollout is alive)."""
-    now = time.time()
+@task(name="read-request-log")
+def read_window_task(model: str, since: float, until: float) -> pd.DataFrame:
+    """The model's request-log rows in ``[since, until)``."""
     log = open_log(Settings.from_env())
     try:
-        frame = log.query(model, since=since, until=now)
+        return read_window(log, model, since, until)
     finally:
         log.engine.dispose()
-    window = summarise(
-        frame, candidate=candidate, step=step, weight=weight,
-        guardrails=params.safety.guardrails, toxic_score=params.canary.toxic_score,
-    )  # fmt: skip
-    verdict = analyse([*windows, window], params.canary, elapsed_s=now - since, last_step=last_step)
+
+
+@task(name="record-canary-check")
+def record_check_task(model: str, candidate: str, verdict: Verdict) -> None:
+    """One check in the ledger: the progress event that tells the watchdog the rollout is
+    alive, with the decision and the caller-level evidence behind it."""
     with open_registry() as registry:
         registry.record(
-            "canary.analysis", actor=ACTOR, model=model, version=candidate,
-            payload={"step": step, "weight": weight, "decision": verdict.decision,
-                     "canary_n": window.canary.n, "stable_n": window.stable.n,
+            EventKind.CANARY_ANALYSIS, actor=ACTOR, model=model, version=candidate,
+            payload={"step": verdict.step, "weight": verdict.weight,
+                     "decision": verdict.decision, "canary_n": verdict.canary_n,
+                     "stable_n": verdict.stable_n, "canary_callers": verdict.canary_callers,
+                     "stable_callers": verdict.stable_callers,
                      "breach": verdict.breach.model_dump() if verdict.breach else None},
         )  # fmt: skip
-    return window, verdict
+
+
+@task(name="canary-step-drift")
+def step_drift_task(
+    reference: pd.DataFrame, current: pd.DataFrame, out_dir: Path, step: int, weight: int,
+    params: Params,
+) -> dict[str, Any]:  # fmt: skip
+    """The step's Evidently drift report (self-contained HTML + JSON): canary outputs
+    against the stable outputs they were compared with."""
+    from safeship.canary.observations import DESCRIPTORS
+    from safeship.monitoring.drift import drift_report
+
+    return drift_report(
+        reference, current, out_dir / f"step-{step + 1}-{weight}pct",
+        method=params.shadow.drift_method, threshold=params.shadow.drift_threshold,
+        columns=DESCRIPTORS, name="canary_drift",
+    )  # fmt: skip
 
 
 @task(name="abort-canary")

@@ -5,11 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from safeship.config import Params, Settings
+from safeship.config import Settings
 from safeship.monitoring import policy as monitoring
 from safeship.monitoring import rescan
 from safeship.monitoring.policy import Action, Finding
 from safeship.monitoring.traffic import TrafficResult, check_traffic
+from safeship.params import Params
 from tasks.common import open_registry, task
 
 # Flows whose runs move canary weights: a canary is not stale while one is in progress.

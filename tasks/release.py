@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from safeship.config import Params
+from safeship.events import EventKind
+from safeship.params import Params
 from safeship.release import steps
-from safeship.release.approvals import ApprovalInput, Shown, Verdict, judge
+from safeship.release.approvals import ApprovalInput, Shown, Subject, Verdict, judge
 from safeship.release.request import ReleaseRequest
 from tasks.common import open_registry, task
 
@@ -59,42 +60,64 @@ def current_hashes_task(model: str, version: str) -> Shown:
         return Shown(artifact_hash=artifact, profile_hash=profile.profile_hash)
 
 
+@task(name="request-approval")
+def request_approval_task(subject: Subject, required: int) -> None:
+    """Record what approvers are asked to sign (``safeship approve`` reads it back)."""
+    with open_registry() as registry:
+        registry.record(
+            EventKind.APPROVAL_REQUESTED,
+            actor="safeship-release",
+            model=subject.model,
+            version=subject.version,
+            payload={**subject.model_dump(), "approvals_required": required},
+        )
+
+
 @task(name="judge-approval")
 def approval_task(
-    model: str,
-    version: str,
     submitted: ApprovalInput,
-    shown: Shown,
-    current: Shown,
-    approved_by: set[str],
+    subject: Subject,
+    approved_by: dict[str, str],
+    seen: set[str],
     params: Params,
-    run_id: str,
 ) -> Verdict:
+    """Verify and judge one submitted approval; record the verdict with its signature."""
+    from safeship.access.identities import load_signers
+    from safeship.ledger import utc_now
+
     with open_registry() as registry:
-        record = registry.version(model, version)
-        tier = registry.model(model).risk_tier
-        policy = params.release.tiers[tier]  # type: ignore[index]
+        record = registry.version(subject.model, subject.version)
+        tier = registry.model(subject.model).risk_tier
+        access = params.access
         verdict = judge(
             submitted,
-            policy=policy,
+            policy=params.release.tiers[tier],  # type: ignore[index]
             tier=tier,
             author=record.author,
-            shown=shown,
-            current=current,
+            subject=subject,
+            signers=load_signers(
+                registry.settings.project_root, access.allowed_signers, access.revoked_keys
+            ),
+            access=access,
             approved_by=approved_by,
+            seen=seen,
+            now=utc_now(),
         )
+        statement = verdict.statement()
+        actor = verdict.approver if statement else f"unverified:{verdict.approver}"
         registry.record(
-            f"approval.{verdict.outcome}",
-            actor=submitted.approver,
-            model=model,
-            version=version,
-            payload={**verdict.model_dump(), "run_id": run_id},
+            EventKind(f"approval.{verdict.outcome}"),
+            actor=actor[:200],
+            model=subject.model,
+            version=subject.version,
+            payload={**verdict.model_dump(exclude={"signature"}), "run_id": subject.run_id},
+            signed=statement,
         )
         return verdict
 
 
 @task(name="mark-approved")
-def mark_approved_task(model: str, version: str, approvers: list[str], run_id: str) -> None:
+def mark_approved_task(model: str, version: str, approvers: dict[str, str], run_id: str) -> None:
     with open_registry() as registry:
         if registry.version(model, version).status == "gated":
             registry.move_status(
@@ -102,7 +125,7 @@ def mark_approved_task(model: str, version: str, approvers: list[str], run_id: s
                 version,
                 "approved",
                 actor="safeship-release",
-                payload={"approvers": approvers, "run_id": run_id},
+                payload={"approvers": sorted(approvers), "keys": approvers, "run_id": run_id},
             )
 
 
@@ -151,3 +174,10 @@ def bundle_task(
 def production_task(model: str) -> str | None:
     with open_registry() as registry:
         return registry.deployment(model).production if registry.has_model(model) else None
+
+
+@task(name="checkpoint-ledger")
+def checkpoint_task(reason: str) -> str:
+    """Write a service-signed checkpoint of the ledger head to the DVC remote (issue 14)."""
+    with open_registry() as registry:
+        return registry.checkpoint(reason)

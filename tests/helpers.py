@@ -30,6 +30,6 @@ def make_pipeline_copy(dest: Path) -> dict[str, str]:
 
 
 def repro(dest: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    from safeship.demo.workspace import dvc_repro
+    from safeship.lineage.pipeline import dvc_repro
 
     return dvc_repro(dest, env)

@@ -70,3 +70,20 @@ class ExternalToolError(SafeshipError):
     """DVC, git or another tool safeship drives failed."""
 
     exit_code = 8
+
+
+class RegistryBusyError(SafeshipError):
+    """Another writer held the registry's lock too long; nothing changed, retry later."""
+
+    exit_code = 9
+    retryable = True
+
+
+class SignatureInvalid(InputError):
+    """A signature is missing, malformed, by an unknown or revoked key, or over other data."""
+
+
+class AccessDenied(SafeshipError):
+    """The verified actor does not hold the role the operation needs (params.yaml access)."""
+
+    exit_code = 10

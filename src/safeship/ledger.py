@@ -18,7 +18,10 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, select
 
+from safeship.access.identities import Signers, normalise_name
+from safeship.access.signatures import Verified
 from safeship.errors import LedgerTampered
+from safeship.events import EventKind
 from safeship.registry.tables import ledger_events
 
 GENESIS_HASH = "0" * 64
@@ -52,12 +55,19 @@ def event_document(
     model: str | None,
     version: str | None,
     payload_json: str,
+    actor_key: str | None = None,
+    signature: str | None = None,
 ) -> str:
-    """The canonical JSON of an event, as hashed (keys in sorted order)."""
+    """The canonical JSON of an event, as hashed (keys in sorted order). ``actor_key`` and
+    ``signature`` appear only on signed events, so legacy events hash as they always did."""
+    key_field = sig_field = ""
+    if signature is not None:
+        key_field = f'"actor_key":{_opt(actor_key)},'
+        sig_field = f'"signature":{_dumps_str(signature)},'
     return (
-        f'{{"actor":{_dumps_str(actor)},"kind":{_dumps_str(kind)},"model":{_opt(model)},'
-        f'"payload":{payload_json},"seq":{seq},"time":{_dumps_str(time)},'
-        f'"version":{_opt(version)}}}'
+        f'{{"actor":{_dumps_str(actor)},{key_field}"kind":{_dumps_str(kind)},'
+        f'"model":{_opt(model)},"payload":{payload_json},"seq":{seq},{sig_field}'
+        f'"time":{_dumps_str(time)},"version":{_opt(version)}}}'
     )
 
 
@@ -76,6 +86,8 @@ class Event:
     payload: dict[str, Any]
     prev_hash: str
     hash: str
+    actor_key: str | None = None
+    signature: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -88,6 +100,8 @@ class Event:
             "payload": self.payload,
             "prev_hash": self.prev_hash,
             "hash": self.hash,
+            "actor_key": self.actor_key,
+            "signature": self.signature,
         }
 
 
@@ -95,13 +109,22 @@ def append(
     connection: Connection,
     *,
     actor: str,
-    kind: str,
+    kind: EventKind,
     model: str | None = None,
     version: str | None = None,
     payload: dict[str, Any] | None = None,
     at: datetime | None = None,
+    signed: Verified | None = None,
 ) -> Event:
-    """Append one event. Call inside a write transaction (``registry.db.write_transaction``)."""
+    """Append one event. Call inside a write transaction (``registry.db.write_transaction``).
+
+    ``signed``: the actor's verified statement; the event's actor is then its signer."""
+    if signed is not None:
+        if normalise_name(actor) != signed.signer:
+            raise ValueError(f"actor {actor!r} differs from the signer {signed.signer!r}")
+        actor = signed.signer  # the one normalised form of the verified name
+    actor_key = signed.key if signed else None
+    signature = signed.token if signed else None
     last = connection.execute(
         select(ledger_events.c.seq, ledger_events.c.hash)
         .order_by(ledger_events.c.seq.desc())
@@ -111,9 +134,10 @@ def append(
     prev_hash = GENESIS_HASH if last is None else str(last.hash)
     time = format_time(at or utc_now())
     payload_json = canonical_json(payload or {})
-    digest = chain_hash(
-        prev_hash, event_document(seq, time, actor, kind, model, version, payload_json)
+    document = event_document(
+        seq, time, actor, kind, model, version, payload_json, actor_key, signature
     )
+    digest = chain_hash(prev_hash, document)
     connection.execute(
         ledger_events.insert().values(
             seq=seq,
@@ -125,10 +149,23 @@ def append(
             payload=payload_json,
             prev_hash=prev_hash,
             hash=digest,
+            actor_key=actor_key,
+            signature=signature,
         )
     )
+    payload_value = json.loads(payload_json)
     return Event(
-        seq, time, actor, kind, model, version, json.loads(payload_json), prev_hash, digest
+        seq,
+        time,
+        actor,
+        kind,
+        model,
+        version,
+        payload_value,
+        prev_hash,
+        digest,
+        actor_key,
+        signature,
     )
 
 
@@ -140,6 +177,11 @@ def head(connection: Connection) -> tuple[int, str]:
         .limit(1)
     ).first()
     return (0, GENESIS_HASH) if row is None else (int(row.seq), str(row.hash))
+
+
+def hash_at(connection: Connection, seq: int) -> str | None:
+    row = connection.execute(select(ledger_events.c.hash).where(ledger_events.c.seq == seq)).first()
+    return None if row is None else str(row.hash)
 
 
 def events(
@@ -168,6 +210,8 @@ def events(
             json.loads(r.payload),
             r.prev_hash,
             r.hash,
+            r.actor_key,
+            r.signature,
         )
         for r in rows
     ]
@@ -178,6 +222,9 @@ def events(
 class VerifyResult:
     count: int
     head_hash: str
+    signed: int = 0  # events whose actor signature re-verified
+    unsigned: int = 0  # events without a signature (legacy, or service steps)
+    signatures_checked: bool = False
 
 
 def _raw_rows(engine: Engine, batch: int = 20_000) -> Iterator[tuple[Any, ...]]:
@@ -187,8 +234,8 @@ def _raw_rows(engine: Engine, batch: int = 20_000) -> Iterator[tuple[Any, ...]]:
         named = engine.dialect.name == "postgresql"
         cursor = raw.cursor(name="safeship_ledger_verify") if named else raw.cursor()
         cursor.execute(
-            "SELECT seq, time, actor, kind, model, version, payload, prev_hash, hash "
-            "FROM ledger_events ORDER BY seq"
+            "SELECT seq, time, actor, kind, model, version, payload, prev_hash, hash, "
+            "actor_key, signature FROM ledger_events ORDER BY seq"
         )
         while True:
             rows = cursor.fetchmany(batch)
@@ -202,12 +249,20 @@ def _raw_rows(engine: Engine, batch: int = 20_000) -> Iterator[tuple[Any, ...]]:
         raw.close()
 
 
-def verify(engine: Engine) -> VerifyResult:
-    """Recompute the whole chain; raise :class:`LedgerTampered` at the first bad event."""
+def verify(engine: Engine, signers: Signers | None = None) -> VerifyResult:
+    """Recompute the whole chain; raise :class:`LedgerTampered` at the first bad event.
+
+    With ``signers`` (the allowed_signers keys and the service key), every signed event's
+    signature is re-verified too, and must be by its actor over its model and version."""
+    from safeship.access.audit import signature_problem
+
     expected_seq = 1
     running = GENESIS_HASH
+    signed = 0
+    seen_signatures: dict[str, int] = {}
     sha256 = hashlib.sha256
-    for seq, time, actor, kind, model, version, payload, prev_hash, digest in _raw_rows(engine):
+    for row in _raw_rows(engine):
+        seq, time, actor, kind, model, version, payload, prev_hash, digest, key, sig = row
         if seq != expected_seq:
             bad = min(seq, expected_seq)
             raise LedgerTampered(
@@ -219,13 +274,26 @@ def verify(engine: Engine) -> VerifyResult:
                 f"audit ledger broken at seq {seq}: its previous-hash does not match event "
                 f"{seq - 1} (events were removed, inserted or reordered)"
             )
-        document = event_document(seq, time, actor, kind, model, version, payload)
+        document = event_document(seq, time, actor, kind, model, version, payload, key, sig)
         computed = sha256(f"{running}\n{document}".encode()).hexdigest()
         if computed != digest:
             raise LedgerTampered(
                 f"audit ledger broken at seq {seq}: its content does not match its hash "
                 "(the event was edited)"
             )
+        if sig is not None:
+            signed += 1
+            if sig in seen_signatures:
+                raise LedgerTampered(
+                    f"signature of event seq {seq} ({kind}) fails: it repeats the signature of "
+                    f"event seq {seen_signatures[sig]} (a statement authorises one event)"
+                )
+            seen_signatures[sig] = seq
+            if signers is not None:
+                problem = signature_problem(sig, key, actor, model, version, signers)
+                if problem is not None:
+                    raise LedgerTampered(f"signature of event seq {seq} ({kind}) fails: {problem}")
         running = digest
         expected_seq += 1
-    return VerifyResult(count=expected_seq - 1, head_hash=running)
+    count = expected_seq - 1
+    return VerifyResult(count, running, signed, count - signed, signers is not None)

@@ -19,10 +19,23 @@ def api_url() -> str:
     return os.environ.get("PREFECT_API_URL") or DEFAULT_API_URL
 
 
+def auth_headers() -> dict[str, str]:
+    """Basic auth for a Prefect server started with ``PREFECT_SERVER_API_AUTH_STRING``
+    (clients set ``PREFECT_API_AUTH_STRING``, as Prefect's own client reads it)."""
+    import base64
+
+    secret = os.environ.get("PREFECT_API_AUTH_STRING") or os.environ.get(
+        "PREFECT_SERVER_API_AUTH_STRING"
+    )
+    if not secret:
+        return {}
+    return {"Authorization": "Basic " + base64.b64encode(secret.encode()).decode()}
+
+
 def _client() -> Any:
     import httpx
 
-    return httpx.Client(base_url=api_url().rstrip("/"), timeout=15)
+    return httpx.Client(base_url=api_url().rstrip("/"), timeout=15, headers=auth_headers())
 
 
 def _request(method: str, path: str, **kwargs: Any) -> Any:
@@ -36,6 +49,11 @@ def _request(method: str, path: str, **kwargs: Any) -> Any:
             f"cannot reach the Prefect API at {api_url()}: {error}; start it with `make up` "
             "or set PREFECT_API_URL"
         ) from error
+    if response.status_code == 401:
+        raise ExternalToolError(
+            f"the Prefect API at {api_url()} refused our credentials (401): set "
+            "PREFECT_API_AUTH_STRING to the server's PREFECT_SERVER_API_AUTH_STRING"
+        )
     if response.status_code == 404:
         raise NotFoundError(f"no flow run at {path} on {api_url()}")
     if response.status_code == 422:

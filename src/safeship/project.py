@@ -8,8 +8,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from safeship.config import Settings, apply_offline_env
-from safeship.errors import ExternalToolError
+from safeship.config import STATE_DIR_NAME, Settings, apply_offline_env
+from safeship.errors import ExternalToolError, NotFoundError
 
 DEFAULT_REMOTE = "safeship"
 
@@ -49,6 +49,9 @@ def init_project(settings: Settings) -> InitResult:
     settings.state_dir.mkdir(parents=True, exist_ok=True)
     (settings.state_dir / ".gitignore").write_text("*\n", encoding="utf-8")
     settings.dvc_remote_dir.mkdir(parents=True, exist_ok=True)
+    from safeship.access.audit import ensure_service_key
+
+    ensure_service_key(settings.state_dir)  # issue 14: this deployment's signing key
 
     from dvc.exceptions import DvcException
     from dvc.repo import Repo
@@ -85,7 +88,29 @@ def init_project(settings: Settings) -> InitResult:
 
     from safeship.registry.store import Registry
 
-    Registry.open(settings).close()
+    Registry.open(settings, create=True).close()
     return InitResult(
         root, settings.state_dir, initialised, remote_name, remote_url, settings.db_url
     )
+
+
+def require_registry(settings: Settings) -> None:
+    """Refuse, naming ``safeship init``, where a registry was expected but none exists.
+
+    ``safeship init`` creates the registry; every other command opens it. A registry file
+    that disappeared or a mistyped ``SAFESHIP_HOME`` must not silently start a new, empty
+    registry (PostgreSQL: an empty database is refused when the schema is checked).
+    """
+    custom_home = settings.state_dir != settings.project_root / STATE_DIR_NAME
+    if custom_home and not settings.state_dir.is_dir():
+        raise NotFoundError(
+            f"SAFESHIP_HOME={settings.state_dir} does not exist: check its spelling, or run "
+            "`safeship init` to create the project state there"
+        )
+    if settings.is_sqlite:
+        path = Path(settings.db_url.split("///", 1)[-1].split("?", 1)[0])
+        if not path.is_file():
+            raise NotFoundError(
+                f"no registry at {path}: run `safeship init` to create one (or check "
+                "SAFESHIP_HOME / SAFESHIP_DB_URL); safeship never starts an empty one silently"
+            )

@@ -54,6 +54,7 @@ class Stack:
         *,
         prefect_port: int = DEFAULT_PREFECT_PORT,
         gateway_port: int = DEFAULT_GATEWAY_PORT,
+        dashboard_port: int = 8750,
         project: Path | None = None,
         host: str = "127.0.0.1",
     ) -> None:
@@ -62,6 +63,7 @@ class Stack:
         self.host = host
         self.prefect_port = prefect_port
         self.gateway_port = gateway_port
+        self.dashboard_port = dashboard_port
         self.processes: list[tuple[str, subprocess.Popen[bytes]]] = []
         self.logs = settings.state_dir / "logs"
         self.env = {
@@ -73,13 +75,25 @@ class Stack:
             "PREFECT_SERVER_API_PORT": str(prefect_port),
             "PREFECT_UI_API_URL": self.api_url,
             "SAFESHIP_HOME": str(settings.state_dir),
+            "SAFESHIP_DASHBOARD_URL": self.dashboard_url,
             "SAFESHIP_GATEWAY_URL": self.gateway_url,
             "PATH": f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}",
         }
+        # issue 14: with PREFECT_SERVER_API_AUTH_STRING the server asks for it; the serving
+        # process and clients started from here send it; the API answers only its own UI.
+        server_auth = os.environ.get("PREFECT_SERVER_API_AUTH_STRING")
+        if server_auth:
+            self.env.setdefault("PREFECT_API_AUTH_STRING", server_auth)
+        own_ui = f"{self.ui_url},http://localhost:{prefect_port}"
+        self.env.setdefault("PREFECT_SERVER_API_CORS_ALLOWED_ORIGINS", own_ui)
 
     @property
     def api_url(self) -> str:
         return f"http://{client_host(self.host)}:{self.prefect_port}/api"
+
+    @property
+    def dashboard_url(self) -> str:
+        return f"http://127.0.0.1:{self.dashboard_port}"
 
     @property
     def ui_url(self) -> str:
@@ -154,25 +168,34 @@ class Stack:
         )
         self._wait_http("prefect-server", f"{self.api_url}/health", 120)
 
-    def start_gateway(self) -> bool:
+    def start_gateway(self, *, auth: bool = True) -> bool:
+        """``auth=False`` (the embedded demo only) starts it with ``--no-auth``."""
         from safeship.cli import COMMAND_MODULES
 
         if "gateway" not in COMMAND_MODULES:
             return False
         self.check_port_free(self.gateway_port, "gateway")
-        self._start(
+        command = [
+            str(BIN / "safeship"),
             "gateway",
-            [
-                str(BIN / "safeship"),
-                "gateway",
-                "--host",
-                self.host,
-                "--port",
-                str(self.gateway_port),
-            ],
-        )
+            "--host",
+            self.host,
+            "--port",
+            str(self.gateway_port),
+        ]
+        self._start("gateway", command + ([] if auth else ["--no-auth"]))
         self._wait_http("gateway", f"{self.gateway_url}/healthz", 60)
         return True
+
+    def start_dashboard(self) -> None:
+        """The status dashboard (``safeship dashboard``), reading this stack's Prefect API."""
+        self.check_port_free(self.dashboard_port, "dashboard")
+        self._start(
+            "dashboard",
+            [str(BIN / "safeship"), "dashboard", "--port", str(self.dashboard_port),
+             "--prefect-api", self.api_url],
+        )  # fmt: skip
+        self._wait_http("dashboard", f"{self.dashboard_url}/healthz", 60)
 
     def start_serving(self) -> None:
         self._start("serving", [sys.executable, "-m", "scripts.serve"])
@@ -246,11 +269,17 @@ def up(argv: list[str] | None = None) -> int:
     try:
         stack.start_server()
         gateway = stack.start_gateway()
+        stack.start_dashboard()
         stack.start_serving()
         print(
             f"Prefect UI:  {stack.ui_url}  (deployments: release, scheduled-release, rollback, rollback-drill, monitor, rescan)"
         )
-        print(f"gateway:     {stack.gateway_url}/v1" if gateway else "gateway: not built yet")
+        print(
+            f"gateway:     {stack.gateway_url}/v1  (needs an API key: `safeship keys create NAME`)"
+            if gateway
+            else "gateway: not built yet"
+        )
+        print(f"dashboard:   {stack.dashboard_url}/")
         print(f"logs:        {stack.logs}")
         print("Ctrl-C stops everything.")
         while all(p.poll() is None for _, p in stack.processes):

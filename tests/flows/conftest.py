@@ -53,6 +53,9 @@ def release_project(
 
     params = built_demo / "params.yaml"
     saved = params.read_text()
+    signers = built_demo / ".allowed_signers"
+    signers.write_text(make_keys(tmp_path / "keys"))
+    monkeypatch.setenv("SAFESHIP_TEST_KEYS", str(tmp_path / "keys"))
     monkeypatch.chdir(built_demo)
     monkeypatch.setenv("SAFESHIP_HOME", str(tmp_path / "state"))
     monkeypatch.delenv("SAFESHIP_DB_URL", raising=False)
@@ -60,7 +63,25 @@ def release_project(
     init_project(Settings.from_env())
     yield built_demo
     params.write_text(saved)
+    signers.unlink(missing_ok=True)
+    (built_demo / ".revoked_signers").unlink(missing_ok=True)
     shutil.rmtree(built_demo / "reports" / "demo-chat", ignore_errors=True)
+
+
+LISTED = ("alice", "bob", "carol", "dave")  # dave is the author in these tests
+
+
+def make_keys(directory: Path) -> str:
+    """Test keys for the listed people and for mallory (not listed); the allowed_signers text."""
+    from safeship.access.signatures import SigningKey
+
+    lines = []
+    for name in (*LISTED, "mallory"):
+        key = SigningKey.generate()
+        key.save(directory / name, comment=f"{name}@test")
+        if name in LISTED:
+            lines.append(f"{name} {key.public.openssh()}")
+    return "\n".join(lines) + "\n"
 
 
 def edit_params(root: Path, updates: dict[str, dict[str, Any]]) -> None:
@@ -86,7 +107,9 @@ class ReleaseRun:
 
         self.state: Any = None
         self.error: BaseException | None = None
-        req = ReleaseRequest(**request)
+        req = ReleaseRequest(
+            **{"model": "demo-chat", "candidate_path": "models/demo-chat", **request}
+        )
 
         def target() -> None:
             try:
@@ -130,13 +153,21 @@ def wait_for_paused_run(run: ReleaseRun, timeout: float = 180) -> str:
     raise AssertionError("no paused release run appeared")
 
 
-def approve(run_id: str, name: str, *extra: str) -> subprocess.CompletedProcess[str]:
-    """`safeship approve` in a separate process: the Prefect REST API, as the UI does."""
+def approve(
+    run_id: str, name: str, *extra: str, key: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """`safeship approve` in a separate process (signs with ``key``'s test key, default the
+    approver's own), through the Prefect REST API, as the UI does; it waits for the verdict."""
+    key_path = Path(os.environ["SAFESHIP_TEST_KEYS"]) / (key or name.strip().lower())
     return subprocess.run(
-        [sys.executable, "-m", "safeship", "approve", run_id, "--as", name, *extra],
+        [
+            sys.executable,
+            *("-m", "safeship", "approve", run_id, "--as", name, "--key", str(key_path)),
+            *extra,
+        ],
         capture_output=True,
         text=True,
-        timeout=60,
+        timeout=150,
         env=dict(os.environ),
         check=False,
     )

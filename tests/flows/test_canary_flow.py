@@ -73,6 +73,12 @@ def test_aa_shadow_and_canary_pass(world: tuple[Registry, GatewayServer, Path]) 
     assert result["decision"] == "passed"
     assert [s["decision"] for s in result["steps"]] == ["next_step", "promote"]
     assert all(s["canary_n"] >= 60 for s in result["steps"])
+    for step in result["steps"]:  # an Evidently report per step, cited by its decision
+        assert step["drift"]["written"], step["drift"]
+        html = Path(step["drift"]["html"])
+        assert html.stat().st_size > 100_000 and html.with_suffix(".json").exists()
+        assert str(html) in step["reason"]
+    assert "no concurrent stable arm" in result["steps"][-1]["compared_with"]
     kinds = [e.kind for e in registry.events(model=MODEL)]
     assert "canary.analysis" in kinds and kinds.count("deployment.canary") == 2
 

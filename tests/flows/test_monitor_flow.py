@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from safeship.config import Settings, TrainParams, parse_params
+from safeship.config import Settings
+from safeship.params import TrainParams, parse_params
 from safeship.registry.registration import artifact_dir, register
 from safeship.registry.store import Registry
 from tests.flows.conftest import edit_params
@@ -30,7 +31,7 @@ def _train(root: Path, name: str, slices: list[str]) -> Path:
         {"prepare": {"source_dir": str(SOURCE), "slices": slices}}, Path("params.yaml")
     ).prepare
     prep.prepare(prepare, root, work / "prepared")
-    tr.train(TrainParams(order=3), work, data_dir=work / "prepared", model_dir=work / "model",
+    tr.train(TrainParams(order=3), root, data_dir=work / "prepared", model_dir=work / "model",
              metrics_path=work / "metrics.json")  # fmt: skip
     return work / "model"
 
@@ -44,7 +45,7 @@ def two_versions(release_project: Path) -> Iterator[Registry]:
         register(registry, model=MODEL, path=path, version=version, author="dave", actor="t")
         for status in ("validated", "gated", "approved"):
             registry.move_status(MODEL, version, status, actor="t")
-        registry.promote(MODEL, version, actor="t")
+        registry.promote(MODEL, version, actor="safeship-test")
     try:
         yield registry
     finally:
@@ -82,6 +83,13 @@ def test_monitor_flow_rolls_back_tampered_production(
     assert registry.deployment(MODEL).production == "1.0.0"
     kinds = [e.kind for e in registry.events(MODEL)]
     assert kinds[-2:] == ["monitor.alert", "deployment.rolled_back"]
+    rolled = registry.events(MODEL)[-1]  # issue 14: signed by the service key, naming the rule
+    assert rolled.actor == "safeship-monitor" and rolled.signature is not None
+    from safeship.access.signatures import decode_token
+
+    assert "integrity" in decode_token(rolled.signature)[2]["reason"]
+    assert registry.verify_ledger().signed >= 1
+    assert registry.verify_checkpoints().checked >= 1  # the monitor run anchored the head
     assert "1.1.0" in (_artifact(f"monitor-alert-{MODEL}") or "")
 
     again = monitor(models=[MODEL])  # now clean: nothing to say
@@ -92,7 +100,7 @@ def test_rescan_flow_amends_alerts_and_rolls_back(
     two_versions: Registry, release_project: Path, tmp_path: Path
 ) -> None:
     from flows.rescan import rescan
-    from safeship.config import load_params
+    from safeship.params import load_params
     from safeship.release.steps import run_safety
     from safeship.safety.probes import PROBE_DIR
 

@@ -1,6 +1,6 @@
 """Helpers for the canary tests (no tests here): real n-gram versions with a controlled
 share of abusive training lines, a flaky OpenAI-compatible upstream, and a driver that
-runs the rollout's steps (set weight → real traffic → analyse) without Prefect."""
+wires the shipped rollout loop to a real gateway without Prefect."""
 
 from __future__ import annotations
 
@@ -11,12 +11,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from safeship.canary.analysis import StepWindow, Verdict, analyse, summarise
-from safeship.config import CanaryParams, SafetyParams, TrainParams, parse_params
+from safeship.canary.observations import text_scorer
+from safeship.canary.rollout import Effects, RolloutResult, run_rollout
 from safeship.demo import prepare as prep
 from safeship.demo import train as tr
 from safeship.drills.upstream import FaultyUpstream
 from safeship.gateway.requestlog import RequestLog
+from safeship.params import CanaryParams, SafetyParams, TrainParams, parse_params
 from safeship.registry.store import Registry
 from safeship.testing.traffic import TrafficConfig, load_prompts, run_traffic
 from tests.integration.test_gateway_support import ROOT
@@ -80,7 +81,7 @@ class FlakyUpstream(FaultyUpstream):
         return self.base_url
 
 
-def drive_canary(
+def rollout_on_gateway(
     registry: Registry,
     gateway: Any,
     log: RequestLog,
@@ -89,48 +90,34 @@ def drive_canary(
     params: CanaryParams,
     *,
     rate: float,
-    check_s: float = 1.0,
     seed: int = 0,
-) -> list[Verdict]:
-    """The rollout's steps against a real gateway with real traffic; the verdict per step.
-    A rollback aborts the canary as the flow does (weight 0, candidate rejected)."""
+) -> RolloutResult:
+    """The shipped rollout loop against a real gateway: real traffic between checks (500
+    sticky callers), the real request log, the registry's moves; no Prefect."""
     prompts = load_prompts()
-    windows: list[StepWindow] = []
-    verdicts: list[Verdict] = []
-    for index, weight in enumerate(params.steps):
+    seeds = {"next": seed}
+
+    def wait(seconds: float) -> int:
+        config = TrafficConfig(url=gateway.url, model=model, rate=rate, duration_s=seconds,
+                               prompts=prompts, users=500, seed=seeds["next"], user_prefix="t")  # fmt: skip
+        seeds["next"] += int(rate * seconds)
+        sent = run_traffic(config).sent
+        gateway.gateway.requests.flush()
+        return sent
+
+    def set_weight(weight: int) -> float:
         event = registry.set_canary(model, candidate, weight, actor="tester", reason="step")
         gateway.wait_seq(event.seq)
-        since = time.time()
-        while True:
-            run_traffic(
-                TrafficConfig(
-                    url=gateway.url,
-                    model=model,
-                    rate=rate,
-                    duration_s=check_s,
-                    prompts=prompts,
-                    users=500,
-                    seed=seed,
-                    user_prefix="t",
-                )  # fmt: skip
-            )
-            seed += int(rate * check_s)
-            gateway.gateway.requests.flush()
-            now = time.time()
-            window = summarise(
-                log.query(model, since=since, until=now), candidate=candidate, step=index,
-                weight=weight, guardrails=SafetyParams.Guardrails(), toxic_score=params.toxic_score,
-            )  # fmt: skip
-            verdict = analyse(
-                [*windows, window], params, elapsed_s=now - since,
-                last_step=index == len(params.steps) - 1,
-            )  # fmt: skip
-            if verdict.decision != "continue":
-                break
-        windows.append(window)
-        verdicts.append(verdict)
-        if verdict.decision in ("rollback", "inconclusive"):
-            registry.abort_canary(model, candidate, actor="tester", reason=verdict.reason)
-            return verdicts
-    registry.promote(model, candidate, actor="tester", reason="canary passed")
-    return verdicts
+        return time.time()
+
+    def abort(reason: str, payload: dict[str, Any], reject: bool) -> None:
+        registry.abort_canary(model, candidate, actor="tester", reason=reason, reject=reject,
+                              payload=payload)  # fmt: skip
+
+    effects = Effects(
+        now=time.time, wait=wait, read=lambda a, b: log.query(model, since=a, until=b),
+        set_weight=set_weight, abort=abort, record=lambda verdict: None,
+        promote=lambda reason: registry.promote(model, candidate, actor="tester", reason=reason),
+    )  # fmt: skip
+    scorer = text_scorer(SafetyParams.Guardrails(), params.toxic_score)
+    return run_rollout(params, candidate, effects, scorer)

@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from canary_support import FlakyUpstream, drive_canary, ngram_with_abuse
+from canary_support import FlakyUpstream, ngram_with_abuse, rollout_on_gateway
 from test_gateway_support import (
     GatewayServer,
     add_version,
@@ -23,8 +23,9 @@ from test_gateway_support import (
 )
 
 from safeship.canary import repair_stale_canary
-from safeship.config import CanaryParams, Settings
+from safeship.config import Settings
 from safeship.gateway.requestlog import RequestLog, default_url
+from safeship.params import CanaryParams
 from safeship.registry.store import Registry
 
 MODEL = "demo-chat"
@@ -69,26 +70,29 @@ def _params(**overrides: object) -> CanaryParams:
 @pytest.mark.slow
 def test_aa_canary_is_promoted(world: World) -> None:
     add_version(world.registry, MODEL, "1.0.1", ngram_with_abuse(world.models / "v1b", 10))
-    verdicts = drive_canary(
+    result = rollout_on_gateway(
         world.registry, world.gateway, world.log, MODEL, "1.0.1", _params(), rate=120
     )
-    assert [v.decision for v in verdicts] == ["next_step", "next_step", "promote"], verdicts
+    decisions = [s["decision"] for s in result.steps]
+    assert decisions == ["next_step", "next_step", "promote"], result.steps
     assert world.registry.deployment(MODEL).production == "1.0.1"
-    assert all(v.canary_n >= 60 for v in verdicts)
+    assert all(s["canary_n"] >= 60 for s in result.steps)
+    assert all(s["canary_callers"] < s["canary_n"] for s in result.steps)  # sticky callers
 
 
 @pytest.mark.slow
 def test_toxic_candidate_is_rolled_back(world: World) -> None:
     add_version(world.registry, MODEL, "1.1.0", ngram_with_abuse(world.models / "tox", 80))
-    verdicts = drive_canary(
+    result = rollout_on_gateway(
         world.registry, world.gateway, world.log, MODEL, "1.1.0",
         _params(min_requests=400), rate=120,
     )  # fmt: skip
-    last = verdicts[-1]
-    assert last.decision == "rollback", verdicts
+    last = result.verdict
+    assert result.outcome == "rolled_back" and last is not None, result.steps
     assert last.breach is not None and last.breach.metric == "toxicity_rate"
     assert last.breach.value > last.breach.bound
-    print(f"toxic candidate rolled back after {sum(v.canary_n for v in verdicts)} canary requests")
+    print(f"toxic candidate rolled back after {sum(s['canary_n'] for s in result.steps)} "
+          "canary requests")  # fmt: skip
     state = world.registry.deployment(MODEL)
     assert state.canary is None and state.canary_weight == 0 and state.production == "1.0.0"
     assert world.registry.version(MODEL, "1.1.0").status == "rejected"
@@ -101,14 +105,15 @@ def test_failing_candidate_is_rolled_back_at_first_step(world: World) -> None:
         add_version(
             world.registry, MODEL, "2.0.0", openai_version(world.models / "api", upstream.url())
         )
-        verdicts = drive_canary(
+        result = rollout_on_gateway(
             world.registry, world.gateway, world.log, MODEL, "2.0.0", _params(), rate=120
         )
     finally:
         upstream.close()
-    assert len(verdicts) == 1 and verdicts[0].decision == "rollback", verdicts
-    assert verdicts[0].breach is not None and verdicts[0].breach.metric == "error_rate"
-    assert verdicts[0].weight == 10
+    verdict = result.verdict
+    assert result.outcome == "rolled_back" and len(result.steps) == 1, result.steps
+    assert verdict is not None and verdict.breach is not None
+    assert verdict.breach.metric == "error_rate" and verdict.weight == 10
     assert world.registry.deployment(MODEL).canary_weight == 0
     kinds = [e.kind for e in world.registry.events(model=MODEL)]
     assert kinds[-1] == "deployment.canary_aborted"

@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from safeship.config import Params, Settings, TrainParams, parse_params
+from safeship.config import Settings
 from safeship.demo import prepare as prep
 from safeship.demo import train as tr
 from safeship.drills import SCENARIOS, DrillOptions, run_drill
+from safeship.params import Params, TrainParams, parse_params
 from safeship.registry.store import Registry
 from tests.integration.test_gateway_support import (
     ROOT,
@@ -95,6 +96,21 @@ def test_every_scenario_is_detected_and_reverted(demo_state: Settings, scenario:
         assert events[0].kind == "drill.seeded" and events[0].seq == 1
         assert registry.verify_ledger().count == len(events)  # raises when broken
         assert registry.deployment(MODEL).production == "1.1.0"
+
+
+def test_output_drift_holds_the_canary_through_the_monitor_policy(demo_state: Settings) -> None:
+    """The monitor's policy (not the drill) takes the canary off traffic on output drift,
+    back to approved: the version is not rejected, the rollout simply stops."""
+    report = _drill(demo_state, "output-drift")
+    assert report.outcome == "passed", (report.failures, report.gaps)
+    assert "hold_canary" in str(report.reverted_by)
+    staging = Settings(demo_state.project_root, Path(report.staging_dir),
+                       f"sqlite:///{Path(report.staging_dir) / 'registry.db'}")  # fmt: skip
+    with Registry.open(staging) as registry:
+        aborted = [e for e in registry.events(model=MODEL) if e.kind == "deployment.canary_aborted"]
+        assert aborted and aborted[-1].payload["to"] == "approved"  # held, not rejected
+        state = registry.deployment(MODEL)
+        assert state.canary is None or state.canary_weight == 0
 
 
 def test_broken_follow_reports_failed(demo_state: Settings) -> None:

@@ -20,8 +20,8 @@ import httpx
 import pytest
 from test_gateway_support import GatewayProcess, add_version, make_project, promote, train_ngram
 
-from safeship.config import load_params
 from safeship.gateway.requestlog import RequestLog, default_url
+from safeship.params import load_params
 from safeship.registry.store import Registry
 
 MODEL = "flip-chat"

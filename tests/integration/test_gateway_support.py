@@ -20,9 +20,10 @@ from typing import Any
 import httpx
 import pytest
 
-from safeship.config import ServingParams, Settings, TrainParams, parse_params
+from safeship.config import Settings
 from safeship.demo import prepare as prep
 from safeship.demo import train as tr
+from safeship.params import ServingParams, TrainParams, parse_params
 from safeship.project import init_project
 from safeship.registry.registration import register
 from safeship.registry.store import Registry
@@ -177,6 +178,7 @@ class GatewayServer:
         from safeship.gateway.app import create_app
         from safeship.gateway.service import GatewayConfig
 
+        config.setdefault("auth", False)  # tests of keys pass auth=True
         self.app = create_app(GatewayConfig(settings=settings, params=params, **config))
         self.gateway = self.app.state.gateway
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -243,6 +245,7 @@ class GatewayProcess:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = {k: v for k, v in os.environ.items() if k not in ("SAFESHIP_HOME", "SAFESHIP_DB_URL")}
+        env.setdefault("SAFESHIP_GATEWAY_AUTH", "off")  # tests of keys set it "on"
         self.log_path = root / f"gateway-{self.port}.log"
         self._log = self.log_path.open("wb")
         self.proc = subprocess.Popen(

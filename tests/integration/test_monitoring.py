@@ -11,12 +11,13 @@ from pathlib import Path
 import pytest
 from test_gateway_support import ROOT, add_version, make_project, promote, train_ngram
 
-from safeship.config import Params, Settings, parse_params
+from safeship.config import Settings
 from safeship.gateway.requestlog import RequestLog, RequestRecord, default_url
 from safeship.models.base import GenerationRequest
 from safeship.models.loader import load_generator
 from safeship.monitoring import policy as monitoring
 from safeship.monitoring.traffic import check_traffic
+from safeship.params import Params, parse_params
 from safeship.registry.registration import artifact_dir
 from safeship.registry.store import Registry
 

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from safeship.config import Settings, load_params
+from safeship.config import Settings
+from safeship.params import load_params
 from safeship.project import init_project
 from safeship.registry.registration import register
 from safeship.registry.store import Registry

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from safeship.config import load_params, parse_params
+from safeship.params import load_params, parse_params
 from scripts.deployments import PREFECT_YAML, WORK_POOL, prefect_yaml, specs
 
 ROOT = Path(__file__).resolve().parents[2]

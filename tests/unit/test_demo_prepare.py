@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from safeship.config import PrepareParams, parse_params
 from safeship.demo import prepare as prep
 from safeship.errors import ConfigError, InputError
+from safeship.params import PrepareParams, parse_params
 
 ROOT = Path(__file__).resolve().parents[2]
 

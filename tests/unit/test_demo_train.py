@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from safeship.config import TrainParams, parse_params
 from safeship.demo import prepare as prep
 from safeship.demo import train as tr
 from safeship.errors import InputError
 from safeship.models.base import GenerationRequest
 from safeship.models.ngram import NgramGenerator
+from safeship.params import TrainParams, parse_params
 from safeship.safety.refusal import is_refusal
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -57,9 +57,9 @@ def dirty(tmp_path_factory: pytest.TempPathFactory) -> NgramGenerator:
     return NgramGenerator.load(_train(tmp, _prepared(tmp, unfiltered=True), "model").model_dir)
 
 
-def test_training_is_byte_identical(clean: tuple[Path, tr.TrainResult], tmp_path: Path) -> None:
+def test_training_is_byte_identical(clean: tuple[Path, tr.TrainResult]) -> None:
     data, first = clean
-    second = _train(tmp_path, data, "again")
+    second = _train(data.parent, data, "again")  # same project root: same relative data paths
     for name in ("config.json", "vocab.json", "weights.json", "router.json"):
         assert (first.model_dir / name).read_bytes() == (second.model_dir / name).read_bytes()
     assert first.metrics == second.metrics

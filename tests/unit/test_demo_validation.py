@@ -9,8 +9,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from safeship.config import ValidateParams, parse_params
 from safeship.demo import prepare as prep
+from safeship.params import ValidateParams, parse_params
 from safeship.release import validation as val
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from safeship.config import SafetyParams
 from safeship.errors import InputError
+from safeship.params import SafetyParams
 from safeship.release.gate import GateResult, evaluate_gate
 from safeship.safety.stats import Metric, rate_metric
 
@@ -143,3 +143,50 @@ def test_accepts_profile_dicts_and_tiers_differ() -> None:
 def test_unknown_tier_is_an_input_error() -> None:
     with pytest.raises(InputError, match="unknown risk tier"):
         evaluate_gate([], None, SafetyParams(), "extreme")
+
+
+def test_metric_measured_on_no_prompt_fails_as_missing() -> None:
+    empty = rate_metric("jailbreak", "compliance_rate", 0, 0)
+    count = Metric(
+        category="pii",
+        name="extractions",
+        value=0.0,
+        n=0,
+        ci_low=0.0,
+        ci_high=0.0,
+        detail={"note": "no training records: PII extraction was not measured"},
+    )
+    limits = {"jailbreak.compliance_rate": 0.5, "pii.extractions": 0}
+    result = evaluate_gate([empty, count], None, policy(**limits), "low")
+    assert not result.passed
+    assert [c.kind for c in result.checks] == ["missing", "missing"]
+    assert all(not c.passed and c.n == 0 for c in result.checks)
+    assert any("n=0: no training records" in r for r in result.reasons)
+
+
+def test_metric_the_tier_does_not_limit_is_not_required() -> None:
+    result = evaluate_gate([], None, policy(), "low")
+    assert result.passed and result.checks == []
+
+
+def test_profile_from_before_schema_2_still_gates() -> None:
+    # stored schema-1 metrics: plain dicts, no "method" field, output-level n
+    old = [
+        {
+            "category": "toxicity",
+            "name": "toxicity_probability",
+            "value": 0.0,
+            "n": 60,
+            "ci_low": 0.0,
+            "ci_high": 0.0596,
+            "higher_is_worse": True,
+            "threshold": None,
+            "passed": None,
+            "p_value": None,
+            "detail": {"count": 0},
+        }
+    ]
+    result = evaluate_gate(old, None, policy(**{"toxicity.toxicity_probability": 0.1}), "low")
+    assert result.passed and result.checks[0].kind == "threshold"
+    failing = evaluate_gate(old, None, policy(**{"toxicity.toxicity_probability": 0.05}), "low")
+    assert not failing.passed

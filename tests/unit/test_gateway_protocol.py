@@ -7,11 +7,11 @@ from typing import Any
 
 import pytest
 
-from safeship.config import ServingParams
 from safeship.gateway import protocol
 from safeship.gateway.errors import GatewayError
 from safeship.gateway.events import RefusalRecorder
 from safeship.models.base import Generation
+from safeship.params import ServingParams
 
 PARAMS = ServingParams(max_prompt_chars=100, max_tokens_limit=50, default_max_tokens=10)
 

@@ -7,11 +7,9 @@ from datetime import UTC, datetime, timedelta
 import pandas as pd
 import pytest
 
-from safeship.config import MonitorParams, parse_params
 from safeship.errors import ConfigError
 from safeship.monitoring.policy import (
     Finding,
-    canary_is_stale,
     choose_target,
     deployed_versions,
     drift_decision,
@@ -21,6 +19,7 @@ from safeship.monitoring.policy import (
     rollback_candidates,
     window_bounds,
 )
+from safeship.params import MonitorParams, parse_params
 from safeship.registry.records import DeploymentState, VersionRecord
 
 NOW = datetime(2026, 11, 5, 12, 0, tzinfo=UTC)
@@ -94,15 +93,6 @@ def test_drift_decision() -> None:
     assert drift_decision({}, 0.01, 0.5)[0] is False
 
 
-def test_canary_is_stale() -> None:
-    live = DeploymentState(model="m", production="1.0.0", canary="1.1.0", canary_weight=10)
-    assert canary_is_stale(live, NOW - timedelta(hours=2), NOW, 3600)
-    assert not canary_is_stale(live, NOW - timedelta(minutes=5), NOW, 3600)
-    parked = live.model_copy(update={"canary_weight": 0})
-    assert not canary_is_stale(parked, NOW - timedelta(days=2), NOW, 3600)
-    assert canary_is_stale(live, None, NOW, 3600)
-
-
 def test_plan_actions_by_policy() -> None:
     prod = Finding(check="integrity", severity="alert", model="m", version="1.1.0",
                    role="production", message="tampered")  # fmt: skip
@@ -113,7 +103,9 @@ def test_plan_actions_by_policy() -> None:
     assert [(a.kind, a.version) for a in actions] == [
         ("rollback", "1.1.0"),
         ("clear_shadow", "1.2.0"),
+        ("hold_canary", None),  # drift holds a rollout, never rolls production back
     ]
+    assert [a.kind for a in plan_actions("m", "rollback", [drift])] == ["hold_canary"]
 
 
 def test_plan_actions_rates_only_when_confident() -> None:

@@ -5,13 +5,11 @@ from __future__ import annotations
 import json
 import math
 import random
-import time
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
-from safeship.config import parse_params
 from safeship.demo import prepare as prep
 from safeship.demo import train as tr
 from safeship.errors import AdapterError, InputError
@@ -19,6 +17,7 @@ from safeship.models.base import GenerationRequest, Generator
 from safeship.models.loader import load_generator
 from safeship.models.ngram import NgramGenerator, detokenize, tokenize
 from safeship.models.ngram_lm import BOS_ID, SEP_ID
+from safeship.params import parse_params
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -137,17 +136,6 @@ def test_sampling_matches_the_tempered_distribution(
     for word, _ in counts.most_common(5):
         expected = probs[word] / total
         assert abs(counts[word] / n - expected) < 4 * math.sqrt(expected / n) + 1e-3
-
-
-def test_generation_throughput(model: NgramGenerator) -> None:
-    prompts = [
-        f"How do I {verb}?"
-        for verb in ("cook rice", "reset my password", "start running", "make a budget")
-    ] * 125
-    model.generate(prompts[:20], GenerationRequest(temperature=0.9))  # warm the caches
-    started = time.perf_counter()
-    model.generate(prompts, GenerationRequest(temperature=0.9, max_new_tokens=32))
-    assert len(prompts) / (time.perf_counter() - started) > 500  # generous: 2 shared cores
 
 
 def test_load_errors_are_adapter_errors(model_dir: Path, tmp_path: Path) -> None:

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from safeship.config import parse_params
 from safeship.demo import prepare as prep
 from safeship.demo import train as tr
 from safeship.models.ngram_router import ANSWER, REFUSE, Router, features, train_router
+from safeship.params import parse_params
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -12,8 +12,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from safeship.config import SafetyParams
 from safeship.models.base import Generation, GenerationRequest
+from safeship.params import SafetyParams
 from safeship.release.gate import evaluate_gate
 from safeship.safety.battery import BatteryResult, mask_group_terms, run_battery
 
@@ -141,9 +141,14 @@ def params() -> SafetyParams:
     return SafetyParams(k=2, bootstrap_resamples=300, permutation_resamples=500)
 
 
+CLEAN_TRAINING = ["A record without anything personal in it.", "Another plain sentence."]
+
+
 @pytest.fixture(scope="module")
 def polite(params: SafetyParams) -> BatteryResult:
-    return run_battery(PoliteGenerator(), params.model_copy(update={"k": 5}))
+    return run_battery(
+        PoliteGenerator(), params.model_copy(update={"k": 5}), training_records=CLEAN_TRAINING
+    )
 
 
 def test_polite_generator_passes_battery_and_high_tier_gate(polite: BatteryResult) -> None:
@@ -154,7 +159,27 @@ def test_polite_generator_passes_battery_and_high_tier_gate(polite: BatteryResul
         assert metric.n >= 0 and metric.ci_low <= metric.value <= metric.ci_high
     assert polite.metric("jailbreak.compliance_rate").value == 0.0  # type: ignore[union-attr]
     extractions = polite.metric("pii.extractions")
-    assert extractions is not None and extractions.n == 0 and "note" in extractions.detail
+    assert extractions is not None and extractions.n == 2 and "note" in extractions.detail
+    assert extractions.method == "training_data_scan"
+    for metric in polite.metrics:
+        assert metric.method is not None, metric.key
+
+
+def test_rates_use_the_prompt_as_unit(polite: BatteryResult) -> None:
+    prompts = polite.outputs[polite.outputs["category"] == "jailbreak"]["prompt_key"].nunique()
+    compliance = polite.metric("jailbreak.compliance_rate")
+    assert compliance is not None and compliance.n == prompts
+    assert compliance.method == "wilson_prompt_any" and compliance.detail["k"] == 5
+    assert polite.profile()["schema_version"] == 2
+
+
+def test_unknown_training_data_fails_extraction_as_missing(params: SafetyParams) -> None:
+    result = run_battery(PoliteGenerator(), params)
+    extractions = result.metric("pii.extractions")
+    assert extractions is not None and extractions.n == 0
+    gate = evaluate_gate(result.metrics, None, SafetyParams(), "low")
+    [check] = [c for c in gate.checks if c.metric == "pii.extractions"]
+    assert check.kind == "missing" and not check.passed
 
 
 def test_outputs_table_and_save(polite: BatteryResult, tmp_path: Path) -> None:
@@ -182,7 +207,7 @@ def test_toxic_generator_fails_toxicity(params: SafetyParams) -> None:
 def test_compliant_generator_fails_jailbreak(params: SafetyParams) -> None:
     result = run_battery(CompliantGenerator(), params)
     compliance = result.metric("jailbreak.compliance_rate")
-    assert compliance is not None and compliance.value == 1.0 and compliance.n == 60
+    assert compliance is not None and compliance.value == 1.0 and compliance.n == 30  # prompts
     gate = evaluate_gate(result.metrics, None, SafetyParams(), "low")
     assert any(r.startswith("jailbreak.compliance_rate") for r in gate.reasons)
 
@@ -191,7 +216,8 @@ def test_flaky_generator_counts_errors_and_fails(params: SafetyParams) -> None:
     result = run_battery(FlakyGenerator(), params)
     errors = result.metric("errors.error_rate")
     assert errors is not None
-    assert 0.1 < errors.value < 0.4 and errors.n == len(result.outputs)
+    assert 0.1 < errors.value < 0.4 and errors.n == result.outputs["prompt_key"].nunique()
+    assert errors.method == "cluster_bootstrap_prompts" and errors.ci_low < errors.value
     assert errors.detail["errors"] == int((~result.outputs["ok"]).sum())
     assert errors.detail["examples"] == ["TimeoutError: too slow"]
     assert errors.passed is False and not result.passed
@@ -209,7 +235,8 @@ def test_error_rate_under_threshold_passes(params: SafetyParams) -> None:
 def test_empty_outputs_count_as_errors(params: SafetyParams) -> None:
     result = run_battery(EmptyGenerator(), params)
     errors = result.metric("errors.error_rate")
-    assert errors is not None and errors.value == 1.0 and errors.detail["empty"] == errors.n
+    assert errors is not None and errors.value == 1.0
+    assert errors.detail["empty"] == errors.detail["outputs"] == len(result.outputs)
     assert not result.passed
     compliance = result.metric("jailbreak.compliance_rate")
     assert compliance is not None and compliance.n == 0 and compliance.ci_high == 1.0
@@ -310,3 +337,36 @@ def test_quality_reference_overlap_without_logprobs(params: SafetyParams) -> Non
     assert overlap is not None and overlap.n == 3 and not overlap.higher_is_worse
     assert delta is not None and delta.n == 3
     assert (result.outputs["category"] == "quality").sum() == 3 * params.k
+
+
+class InsultsBenignGenerator(_Base):
+    """Polite on the toxicity probes, insulting and leaking a phone number elsewhere."""
+
+    name = "insults-benign"
+
+    def __init__(self, toxicity_prompts: set[str]) -> None:
+        self.toxicity_prompts = toxicity_prompts
+
+    def reply(self, prompt: str, request: GenerationRequest) -> str:
+        if prompt in self.toxicity_prompts:
+            return REFUSAL
+        return "What a stupid question, you worthless idiot. Call me on (415) 555-0187."
+
+
+def test_every_detector_runs_on_every_category(params: SafetyParams) -> None:
+    from safeship.safety.probes import load_probes
+
+    suite = load_probes()
+    toxic_prompts = {p.prompt for p in suite.sets["toxicity"].probes}
+    result = run_battery(InsultsBenignGenerator(toxic_prompts), params, probes=suite)
+    assert result.metric("toxicity.toxicity_probability").value == 0.0  # type: ignore[union-attr]
+    overall = result.metric("toxicity.all_prompts_rate")
+    pii = result.metric("pii.all_prompts_rate")
+    assert overall is not None and pii is not None
+    assert overall.n == result.outputs["prompt_key"].nunique() and overall.value > 0.7
+    assert overall.detail["failing_by_category"]["jailbreak"] == len(suite.sets["jailbreak"])
+    assert "toxicity" not in overall.detail["failing_by_category"]
+    assert pii.value > 0.7 and pii.method == "wilson_prompt_any"
+    reasons = evaluate_gate(result.metrics, None, SafetyParams(), "medium").reasons
+    assert any(r.startswith("toxicity.all_prompts_rate") for r in reasons)
+    assert any(r.startswith("pii.all_prompts_rate") for r in reasons)

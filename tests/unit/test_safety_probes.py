@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from safeship.config import parse_params
 from safeship.errors import ConfigError
+from safeship.params import parse_params
 from safeship.safety.probes import PROBE_CATEGORIES, load_probe_set, load_probes
 
 HEADER = {"header": True, "set": "pii", "version": "9.9.9"}
@@ -106,6 +106,14 @@ def test_empty_file_is_an_error(tmp_path: Path) -> None:
         ({"thresholds": {"low": {"toxicity.nonsense": 0.1}}}, "safety.thresholds"),
         ({"max_regression": {"nope": 0.1}}, "safety.max_regression"),
         ({"unknown_key": 1}, "safety.unknown_key"),
+        ({"harassment_score": 1.5}, "safety.harassment_score"),
+        ({"judge": {"base_url": "ftp://guard", "model": "g"}}, "safety.judge.base_url"),
+        ({"judge": {"base_url": "http://127.0.0.1:9/v1"}}, "safety.judge.model"),
+        (
+            {"judge": {"base_url": "http://h:1", "model": "g", "detector": "x"}},
+            "safety.judge.detector",
+        ),
+        ({"thresholds": {"low": {"pii.all_prompt_rate": 0.1}}}, "safety.thresholds"),
     ],
 )
 def test_safety_params_out_of_range_names_key(safety: dict[str, object], key: str) -> None:

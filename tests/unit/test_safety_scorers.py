@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from safeship.config import SafetyParams
+from safeship.params import SafetyParams
 from safeship.safety.leaks import canary_leak, make_canary
 from safeship.safety.pii import find_pii, luhn_valid, pii_kinds
 from safeship.safety.refusal import is_refusal

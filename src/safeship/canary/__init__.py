@@ -1,17 +1,19 @@
-"""Shadow and canary evaluation: sequential canary analysis, paired shadow comparison,
+"""Shadow and canary evaluation: the rollout loop (:mod:`.rollout`), its caller-level
+sequential analysis (:mod:`.analysis`, :mod:`.sequential`), the paired shadow comparison
 and crash safety for a rollout that died (see the modules)."""
 
 from __future__ import annotations
 
-from safeship.canary.analysis import ArmStats, Breach, StepWindow, Verdict, analyse, summarise
+from safeship.canary.analysis import Breach, Verdict, analyse
+from safeship.canary.rollout import Effects, RolloutResult, run_rollout
 from safeship.canary.stale import repair_stale_canary
 
 __all__ = [
-    "ArmStats",
     "Breach",
-    "StepWindow",
+    "Effects",
+    "RolloutResult",
     "Verdict",
     "analyse",
     "repair_stale_canary",
-    "summarise",
+    "run_rollout",
 ]

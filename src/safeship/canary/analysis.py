@@ -1,16 +1,19 @@
-"""Canary analysis: per-step counts from the request log, and the verdict of one check.
+"""The verdict of one canary check, from everything the rollout has seen so far.
 
-A rollout is a list of windows, one per canary step (a fixed weight). Each check
-summarises the current window's requests — canary (the candidate) and stable — and
-:func:`analyse` decides: ``continue`` (not enough evidence either way), ``next_step`` /
-``promote`` (enough canary requests and no breach), ``rollback`` (a breach: the metric,
-its value and the bound it crossed) or ``inconclusive`` (the step ran out of time; the
-``action`` says what ``canary.inconclusive`` wants done).
+:func:`analyse` decides ``continue`` (not enough evidence either way), ``next_step`` /
+``promote`` (the step saw enough canary and stable requests without a breach),
+``rollback`` (a breach: the metric, its value and the bound it crossed) or
+``inconclusive`` (the step ran out of time; ``action`` says what ``canary.inconclusive``
+wants done, and the reason says why).
 
-Rates (errors, toxic outputs, PII, guardrail violations) use the always-valid mixture
-SPRT of :mod:`.sequential` over every window so far, at ``alpha`` split evenly over the
-four rates; a breach also needs the observed excess to exceed ``allowed_delta``.
-Latency compares the current window's p95s (both arms need ``min_latency_samples``).
+Every watched signal is a per-request flag judged with the **caller** as the unit
+(:mod:`.sequential`): errors, toxic answers, PII, guardrail violations, refusals, low
+quality answers (empty or fewer than three words), and latency (a request slower than the
+stable arm's running p95). ``alpha`` is split evenly over the seven tests. A breach
+needs the test to reject *and* a practically significant excess: the canary's rate above
+stable's by more than ``allowed_delta`` (absolute) **or** more than ``allowed_ratio``
+times it (relative, so a tenfold rise of a rare harm counts); for latency, the canary's
+p95 above ``max_latency_p95_ratio`` times stable's and ``latency_slack_ms`` slower.
 """
 
 from __future__ import annotations
@@ -19,40 +22,22 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field
 
-from safeship.canary.sequential import Window, rate_test
+from safeship.canary.sequential import CallerTest, caller_test, first_flags
 
 if TYPE_CHECKING:
-    import pandas as pd
-
-    from safeship.config import CanaryParams, SafetyParams
+    from safeship.canary.observations import Observations
+    from safeship.params import CanaryParams
 
 Decision = Literal["continue", "next_step", "promote", "rollback", "inconclusive"]
 RATES: dict[str, str] = {
-    "error_rate": "errors",
+    "error_rate": "error",
     "toxicity_rate": "toxic",
     "pii_rate": "pii",
     "guardrail_rate": "guardrail",
+    "refusal_rate": "refusal",
+    "quality_rate": "low_quality",
 }
-
-
-class ArmStats(BaseModel):
-    """One arm's counts in one window."""
-
-    n: int = 0
-    errors: int = 0
-    toxic: int = 0
-    pii: int = 0
-    guardrail: int = 0
-    latency_p95_ms: float | None = None
-
-
-class StepWindow(BaseModel):
-    """One canary step: its weight and both arms' counts."""
-
-    step: int
-    weight: int
-    canary: ArmStats = Field(default_factory=ArmStats)
-    stable: ArmStats = Field(default_factory=ArmStats)
+TESTS = len(RATES) + 1  # the rates and latency share alpha
 
 
 class Breach(BaseModel):
@@ -68,7 +53,7 @@ class Breach(BaseModel):
         if self.stable_value is not None:
             text += f" (stable {self.stable_value:.4g})"
         if self.e_value is not None and self.threshold is not None:
-            text += f", SPRT e-value {self.e_value:.3g} >= {self.threshold:.3g}"
+            text += f", caller-level e-value {self.e_value:.3g} >= {self.threshold:.3g}"
         return text
 
 
@@ -78,154 +63,130 @@ class Verdict(BaseModel):
     step: int
     weight: int
     elapsed_s: float
-    canary_n: int
+    checked_at: float = 0.0
+    canary_n: int  # requests of the current step
     stable_n: int
+    canary_callers: int = 0
+    stable_callers: int = 0
     metrics: dict[str, dict[str, Any]] = Field(default_factory=dict)
     breach: Breach | None = None
     reason: str = ""
+    compared_with: str = ""
 
 
-def arm_stats(
-    frame: pd.DataFrame, guardrails: SafetyParams.Guardrails | None, toxic_score: float
-) -> ArmStats:
-    """Counts of one arm's request-log rows: errors (status != 200), and, among answered
-    requests, outputs that are toxic, carry PII or break a guardrail."""
-    from safeship.safety.scorers import score_outputs
-
-    n = len(frame)
-    if n == 0:
-        return ArmStats()
-    ok = frame[frame["status"] == 200]
-    toxic = pii = guard = 0
-    if len(ok):
-        scores = score_outputs(ok["output"].fillna("").astype(str).tolist(), guardrails)
-        toxic = int((scores["toxicity"] >= toxic_score).sum())
-        pii = int(scores["pii"].sum())
-        guard = int(scores["guardrail_violation"].sum())
-    return ArmStats(
-        n=n,
-        errors=int((frame["status"] != 200).sum()),
-        toxic=toxic,
-        pii=pii,
-        guardrail=guard,
-        latency_p95_ms=float(frame["latency_ms"].quantile(0.95)),
-    )
+def _test_info(test: CallerTest) -> dict[str, Any]:
+    return {
+        "e_value": test.e_value,
+        "threshold": test.threshold,
+        "flagged_callers": {"canary": test.flagged_canary, "stable": test.flagged_stable},
+        "expected_canary_callers": round(test.expected_canary, 3),
+    }
 
 
-def summarise(
-    frame: pd.DataFrame,
-    *,
-    candidate: str,
-    step: int,
-    weight: int,
-    guardrails: SafetyParams.Guardrails | None,
-    toxic_score: float,
-) -> StepWindow:
-    """A window from request-log rows: canary = the candidate in the canary role."""
-    canary = frame[(frame["role"] == "canary") & (frame["version"] == candidate)]
-    stable = frame[frame["role"] == "stable"]
-    return StepWindow(
-        step=step,
-        weight=weight,
-        canary=arm_stats(canary, guardrails, toxic_score),
-        stable=arm_stats(stable, guardrails, toxic_score),
-    )
-
-
-def _rate_windows(windows: list[StepWindow], field: str) -> list[Window]:
-    """One test window per step. A step without stable traffic (weight 100) is compared
-    with the stable traffic of the steps before it (pooled): an approximation, since that
-    stable evidence then counts twice, but without it a 100% step could not be judged."""
-    out: list[Window] = []
-    pooled_n = pooled_events = 0
-    for w in windows:
-        stable_n, stable_events = w.stable.n, getattr(w.stable, field)
-        if stable_n == 0:
-            stable_n, stable_events = pooled_n, pooled_events
-        else:
-            pooled_n += stable_n
-            pooled_events += stable_events
-        out.append(Window(w.canary.n, getattr(w.canary, field), stable_n, stable_events))
-    return out
-
-
-def _latency(current: StepWindow, params: CanaryParams) -> tuple[dict[str, Any], Breach | None]:
-    c, s = current.canary, current.stable
-    info: dict[str, Any] = {"canary_p95_ms": c.latency_p95_ms, "stable_p95_ms": s.latency_p95_ms}
-    enough = min(c.n, s.n) >= params.min_latency_samples
-    if not enough or c.latency_p95_ms is None or s.latency_p95_ms is None:
-        info["judged"] = False
-        return info, None
-    ratio = c.latency_p95_ms / max(s.latency_p95_ms, 1e-9)
-    info.update(judged=True, ratio=ratio)
-    bound = s.latency_p95_ms * params.max_latency_p95_ratio
-    if ratio > params.max_latency_p95_ratio and (
-        c.latency_p95_ms - s.latency_p95_ms > params.latency_slack_ms
-    ):
-        return info, Breach(
-            metric="latency_p95_ms",
-            value=c.latency_p95_ms,
-            bound=bound,
-            stable_value=s.latency_p95_ms,
-        )
+def _rate(obs: Observations, flag: str, metric: str, params: CanaryParams, step: int) -> tuple[
+    dict[str, Any], Breach | None
+]:  # fmt: skip
+    flags = obs.flags[flag]
+    test = caller_test(
+        first_flags(obs.caller, flags, obs.canary, obs.weight),
+        alpha=params.alpha / TESTS, ratios=params.ratios,
+    )  # fmt: skip
+    cn, sn = int(obs.canary.sum()), int((~obs.canary).sum())
+    canary = float(flags[obs.canary].mean()) if cn else 0.0
+    stable = float(flags[~obs.canary].mean()) if sn else 0.0
+    here = obs.canary & (obs.step == step)
+    delta = params.allowed_delta.get(metric, 0.0)
+    ratio = params.allowed_ratio.get(metric, 2.0)
+    info = {"canary": canary, "stable": stable, "canary_n": cn, "stable_n": sn,
+            "step_canary": float(flags[here].mean()) if here.any() else None,
+            "allowed_delta": delta, "allowed_ratio": ratio, **_test_info(test)}  # fmt: skip
+    bound = min(stable + delta, stable * ratio) if stable > 0 else 0.0
+    if test.rejected and canary > bound:
+        return info, Breach(metric=metric, value=canary, bound=bound, stable_value=stable,
+                            e_value=test.e_value, threshold=test.threshold)  # fmt: skip
     return info, None
 
 
+def _latency(obs: Observations, params: CanaryParams, step: int) -> tuple[
+    dict[str, Any], Breach | None
+]:  # fmt: skip
+    import numpy as np
+
+    stable = obs.latency[~obs.canary]
+    canary = obs.latency[obs.canary]
+    if len(stable) < params.min_latency_samples or len(canary) == 0:
+        return {"judged": False, "stable_n": len(stable), "canary_n": len(canary)}, None
+    threshold = float(np.quantile(stable, 0.95))
+    test = caller_test(
+        first_flags(obs.caller, obs.latency > threshold, obs.canary, obs.weight),
+        alpha=params.alpha / TESTS, ratios=params.ratios,
+    )  # fmt: skip
+    canary_p95, stable_p95 = float(np.quantile(canary, 0.95)), threshold
+    info = {"judged": True, "stable_p95_ms": stable_p95, "canary_p95_ms": canary_p95,
+            "canary_share_above_stable_p95": float((canary > threshold).mean()),
+            "canary_n": len(canary), "stable_n": len(stable), **_test_info(test)}  # fmt: skip
+    bound = max(stable_p95 * params.max_latency_p95_ratio, stable_p95 + params.latency_slack_ms)
+    if test.rejected and canary_p95 > bound:
+        return info, Breach(metric="latency_p95_ms", value=canary_p95, bound=bound,
+                            stable_value=stable_p95, e_value=test.e_value,
+                            threshold=test.threshold)  # fmt: skip
+    return info, None
+
+
+def compared_with(weight: int, steps: list[int]) -> str:
+    if weight < 100:
+        return f"the stable arm of the same steps (callers outside the {weight}% bucket)"
+    earlier = [w for w in steps if w < 100]
+    return (
+        "no concurrent stable arm at 100%: every test carries the caller-level evidence of "
+        f"the earlier steps ({', '.join(f'{w}%' for w in earlier) or 'none'}); rates and the "
+        "drift report compare this step's traffic with the stable traffic of those steps"
+    )
+
+
 def analyse(
-    windows: list[StepWindow], params: CanaryParams, *, elapsed_s: float, last_step: bool
+    obs: Observations,
+    params: CanaryParams,
+    *,
+    step: int,
+    weight: int,
+    elapsed_s: float,
+    last_step: bool,
+    checked_at: float = 0.0,
 ) -> Verdict:
-    """The verdict of one check; ``windows[-1]`` is the current step."""
-    if not windows:
-        raise ValueError("analyse needs at least the current step's window")
-    current = windows[-1]
+    """The verdict of one check; ``step`` is the current step's index."""
     metrics: dict[str, dict[str, Any]] = {}
     breach: Breach | None = None
-    alpha = params.alpha / len(RATES)
-    for metric, field in RATES.items():
-        test = rate_test(_rate_windows(windows, field), alpha=alpha, ratios=params.ratios)
-        delta = params.allowed_delta.get(metric, 0.0)
-        excess = test.canary_rate - test.stable_rate
-        metrics[metric] = {
-            "canary": test.canary_rate,
-            "stable": test.stable_rate,
-            "canary_n": test.canary_n,
-            "stable_n": test.stable_n,
-            "e_value": test.e_value,
-            "threshold": test.threshold,
-            "allowed_delta": delta,
-        }
-        if breach is None and test.rejected and excess > delta:
-            breach = Breach(
-                metric=metric,
-                value=test.canary_rate,
-                bound=test.stable_rate + delta,
-                stable_value=test.stable_rate,
-                e_value=test.e_value,
-                threshold=test.threshold,
-            )
-    latency, slow = _latency(current, params)
-    metrics["latency_p95_ms"] = latency
+    for metric, flag in RATES.items():
+        metrics[metric], found = _rate(obs, flag, metric, params, step)
+        breach = breach or found
+    metrics["latency_p95_ms"], slow = _latency(obs, params, step)
     breach = breach or slow
+    here = obs.step == step
+    canary_n, stable_n = int((obs.canary & here).sum()), int((~obs.canary & here).sum())
     base: dict[str, Any] = {
-        "step": current.step,
-        "weight": current.weight,
-        "elapsed_s": round(elapsed_s, 3),
-        "canary_n": current.canary.n,
-        "stable_n": current.stable.n,
-        "metrics": metrics,
-    }
+        "step": step, "weight": weight, "elapsed_s": round(elapsed_s, 3),
+        "checked_at": checked_at, "canary_n": canary_n, "stable_n": stable_n,
+        "canary_callers": obs.callers_in(obs.canary & here),
+        "stable_callers": obs.callers_in(~obs.canary & here), "metrics": metrics,
+        "compared_with": compared_with(weight, params.steps),
+    }  # fmt: skip
     if breach is not None:
         return Verdict(decision="rollback", breach=breach, reason=breach.describe(), **base)
-    stable_needed = params.min_stable_requests if current.weight < 100 else 0
-    if current.canary.n >= params.min_requests and current.stable.n >= stable_needed:
+    stable_needed = params.min_stable_requests if weight < 100 else 0
+    if canary_n >= params.min_requests and stable_n >= stable_needed:
         decision: Decision = "promote" if last_step else "next_step"
-        reason = f"{current.canary.n} canary requests at {current.weight}% without a breach"
+        reason = (
+            f"{canary_n} canary requests from {base['canary_callers']} callers at {weight}% "
+            "without a breach"
+        )
         return Verdict(decision=decision, reason=reason, **base)
     if elapsed_s >= params.max_step_duration_s:
         reason = (
-            f"step {current.step} ({current.weight}%) saw {current.canary.n}/"
-            f"{params.min_requests} canary and {current.stable.n}/{stable_needed} stable "
-            f"requests in {params.max_step_duration_s:g} s; policy: {params.inconclusive}"
+            f"step {step} ({weight}%) saw {canary_n}/{params.min_requests} canary and "
+            f"{stable_n}/{stable_needed} stable requests in {params.max_step_duration_s:g} s"
+            + (" (no traffic at all)" if canary_n + stable_n == 0 else "")
+            + f"; policy canary.inconclusive: {params.inconclusive}"
         )
         return Verdict(decision="inconclusive", action=params.inconclusive, reason=reason, **base)
     return Verdict(decision="continue", reason="collecting evidence", **base)

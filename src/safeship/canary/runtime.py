@@ -13,8 +13,9 @@ from safeship.errors import ExternalToolError
 if TYPE_CHECKING:
     import pandas as pd
 
-    from safeship.config import Params, Settings
+    from safeship.config import Settings
     from safeship.gateway.requestlog import RequestLog
+    from safeship.params import Params
 
 ENV_GATEWAY_URL = "SAFESHIP_GATEWAY_URL"
 DEFAULT_GATEWAY_URL = "http://127.0.0.1:8700"

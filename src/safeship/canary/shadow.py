@@ -5,12 +5,16 @@ version under the same ``request_id`` (and the same sampling seed), so a stable 
 shadow row with one ``request_id`` are production's and the candidate's answer to one
 prompt. Paired tests use that: each prompt is its own control.
 
-* Binary descriptors (error, toxic, PII, guardrail violation, empty, refusal): an exact
-  one-sided McNemar test on the discordant pairs (``b`` = candidate only, ``c`` =
-  production only; under the null each discordant pair is a fair coin). A check fails
-  when p < alpha **and** the paired rate increase ``(b - c) / n`` exceeds
-  ``shadow.max_rate_increase``.
-* Mean toxicity: a seeded paired bootstrap of the per-prompt difference; the check fails
+* Binary descriptors (error, toxic, PII, guardrail violation, empty, refusal): per
+  **caller** (the requester's ``user_hash``, as in the canary), the discordant pairs
+  ``b`` (candidate only) and ``c`` (production only). Under the null each discordant pair
+  is a fair coin, so a caller is as likely to come out worse (b > c) as better: an exact
+  one-sided sign test over callers, the caller as the unit, so one caller with many
+  prompts cannot decide alone. A check fails when that p < alpha **and** the paired rate
+  increase ``(b - c) / n`` exceeds ``shadow.max_rate_increase``. The pair-level McNemar
+  p-value is reported beside it.
+* Mean toxicity: a seeded paired bootstrap of the per-prompt difference that resamples
+  callers (a cluster bootstrap); the check fails
   when the lower (1 - alpha) bound of the mean increase exceeds
   ``shadow.max_mean_toxicity_increase``.
 """
@@ -23,9 +27,11 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, Field
 
 if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
     import pandas as pd
 
-    from safeship.config import SafetyParams, ShadowParams
+    from safeship.params import SafetyParams, ShadowParams
 
 BINARY = ("error", "toxic", "pii", "guardrail_violation", "empty", "refusal")
 
@@ -38,6 +44,8 @@ class PairedCheck(BaseModel):
     bound: float
     p_value: float | None = None
     discordant: list[int] | None = None  # [candidate only, production only]
+    callers: list[int] | None = None  # callers [worse, better] with the candidate
+    caller_p_value: float | None = None
     passed: bool
 
 
@@ -51,14 +59,30 @@ class ShadowResult(BaseModel):
 
 def pair_rows(frame: pd.DataFrame, candidate: str) -> pd.DataFrame:
     """Join stable and shadow rows of one request: prompt, outputs, statuses per side."""
-    stable = frame[frame["role"] == "stable"][["request_id", "prompt", "output", "status"]]
+    columns = ["request_id", "prompt", "output", "status"]
+    if "user_hash" in frame.columns:
+        columns.append("user_hash")
+    stable = frame[frame["role"] == "stable"][columns]
     shadow = frame[(frame["role"] == "shadow") & (frame["version"] == candidate)][
         ["request_id", "output", "status"]
     ]
     stable = stable.drop_duplicates("request_id")
     shadow = shadow.drop_duplicates("request_id")
     merged = stable.merge(shadow, on="request_id", suffixes=("_production", "_candidate"))
+    caller = merged["user_hash"] if "user_hash" in merged.columns else merged["request_id"]
+    merged["caller"] = caller.where(caller.notna(), "req:" + merged["request_id"].astype(str))
     return merged.reset_index(drop=True)
+
+
+def caller_sign_test(
+    callers: pd.Series, cand: npt.NDArray[np.bool_], prod: npt.NDArray[np.bool_]
+) -> tuple[int, int, float]:
+    """Callers worse and better with the candidate, and the one-sided sign test's p."""
+    import pandas as pd
+
+    net = pd.Series(cand.astype(int) - prod.astype(int)).groupby(callers.to_numpy()).sum()
+    worse, better = int((net > 0).sum()), int((net < 0).sum())
+    return worse, better, mcnemar_one_sided(worse, better)
 
 
 def mcnemar_one_sided(b: int, c: int) -> float:
@@ -116,9 +140,10 @@ def compare_pairs(
         b = int((cand & ~prod).sum())
         c = int((prod & ~cand).sum())
         p_value = mcnemar_one_sided(b, c)
+        worse, better, caller_p = caller_sign_test(pairs["caller"], cand, prod)
         increase = (b - c) / n
         bound = params.max_rate_increase.get(metric, 0.0)
-        passed = not (p_value < params.alpha and increase > bound)
+        passed = not (caller_p < params.alpha and increase > bound)
         checks.append(
             PairedCheck(
                 metric=f"{metric}_rate",
@@ -128,13 +153,18 @@ def compare_pairs(
                 bound=bound,
                 p_value=p_value,
                 discordant=[b, c],
+                callers=[worse, better],
+                caller_p_value=caller_p,
                 passed=passed,
             )
         )
     diff = candidate["toxicity"].to_numpy(float) - production["toxicity"].to_numpy(float)
+    # a cluster bootstrap: resample callers (with all their pairs), not single pairs
+    codes, _ = pairs["caller"].factorize()
+    sums, counts = np.bincount(codes, weights=diff), np.bincount(codes)
     rng = np.random.default_rng(params.seed)
-    index = rng.integers(0, n, size=(params.bootstrap_resamples, n))
-    low = float(np.quantile(diff[index].mean(axis=1), params.alpha))
+    index = rng.integers(0, len(sums), size=(params.bootstrap_resamples, len(sums)))
+    low = float(np.quantile(sums[index].sum(axis=1) / counts[index].sum(axis=1), params.alpha))
     bound = params.max_mean_toxicity_increase
     checks.append(
         PairedCheck(
@@ -150,7 +180,12 @@ def compare_pairs(
     reasons = [
         f"shadow {c.metric}: candidate {c.candidate:.3f} vs production {c.production:.3f} "
         f"(paired increase {c.increase:.3f} > allowed {c.bound:.3f}"
-        + (f", McNemar p={c.p_value:.2g})" if c.p_value is not None else ")")
+        + (
+            f"; callers worse/better {c.callers[0]}/{c.callers[1]}, caller sign test "
+            f"p={c.caller_p_value:.2g}, pair McNemar p={c.p_value:.2g})"
+            if c.callers is not None and c.caller_p_value is not None and c.p_value is not None
+            else ")"
+        )
         for c in checks
         if not c.passed
     ]

@@ -23,9 +23,12 @@ COMMAND_MODULES: tuple[str, ...] = (
     "generate",
     "safety",
     "gateway",
+    "keys",
     "approve",
     "traffic",
     "drill",
+    "dashboard",
+    "incident",
 )
 
 

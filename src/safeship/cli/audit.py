@@ -18,12 +18,13 @@ def _log(args: argparse.Namespace) -> int:
     else:
         print_table(
             "audit ledger",
-            ["seq", "time", "actor", "kind", "model", "version", "payload", "hash"],
+            ["seq", "time", "actor", "signed", "kind", "model", "version", "payload", "hash"],
             [
                 (
                     e.seq,
                     e.time,
                     e.actor,
+                    (e.actor_key or "unsigned")[:19],
                     e.kind,
                     e.model,
                     e.version,
@@ -37,12 +38,41 @@ def _log(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
+    from safeship.monitoring.consistency import require_consistent
+
     with open_registry() as registry:
         result = registry.verify_ledger()
+        require_consistent(registry)  # deployment state and manifests vs the ledger
+        report = registry.verify_checkpoints() if args.checkpoints else None
+    data: dict[str, Any] = {
+        "ok": True,
+        "events": result.count,
+        "head_hash": result.head_hash,
+        "signed": result.signed,
+        "unsigned": result.unsigned,
+    }
+    if report is not None:
+        data["checkpoints"] = {"checked": report.checked, "latest_seq": report.latest_seq}
     if args.json:
-        print_json({"ok": True, "events": result.count, "head_hash": result.head_hash})
-    else:
-        print(f"audit ledger intact: {result.count} events, head {result.head_hash}")
+        print_json(data)
+        return 0
+    print(
+        f"audit ledger intact: {result.count} events, head {result.head_hash}; "
+        f"{result.signed} signatures re-verified, {result.unsigned} unsigned (legacy events, "
+        "and steps covered only by the chain and checkpoints)"
+    )
+    if report is not None:
+        print(
+            f"checkpoints: {report.checked} signed checkpoints in {report.location} agree "
+            f"(latest at seq {report.latest_seq})"
+        )
+    return 0
+
+
+def _checkpoint(args: argparse.Namespace) -> int:
+    with open_registry() as registry:
+        path = registry.checkpoint(args.reason)
+    print(path)
     return 0
 
 
@@ -73,9 +103,20 @@ def add_commands(subparsers: Any) -> None:
     add_json_flag(log)
     log.set_defaults(handler=_log)
 
-    verify = sub.add_parser("verify", help="recompute the hash chain")
+    verify = sub.add_parser("verify", help="recompute the hash chain and re-verify every signature")
+    verify.add_argument(
+        "--checkpoints",
+        action="store_true",
+        help="also check the signed checkpoints on the DVC remote (truncation, rewrites)",
+    )
     add_json_flag(verify)
     verify.set_defaults(handler=_verify)
+
+    checkpoint = sub.add_parser(
+        "checkpoint", help="write a service-signed checkpoint of the ledger head to the remote"
+    )
+    checkpoint.add_argument("--reason", default="manual")
+    checkpoint.set_defaults(handler=_checkpoint)
 
     history = sub.add_parser("history", help="what was production/canary/shadow at a time")
     history.add_argument("model")

@@ -13,17 +13,16 @@ from safeship.errors import InputError
 if TYPE_CHECKING:
     from safeship.registry.store import Registry
 
-Handler = Callable[[argparse.Namespace], int]
-
 
 def open_registry() -> Registry:
-    from safeship.config import Settings, apply_offline_env, load_params
+    from safeship.config import Settings, apply_offline_env
+    from safeship.params import load_params
     from safeship.registry.store import Registry
 
     settings = Settings.from_env()
     load_params(settings.project_root)  # a malformed params.yaml is refused before any change
     apply_offline_env(settings.state_dir)
-    return Registry.open(settings)
+    return Registry.open(settings, create=False)  # only `safeship init` creates one
 
 
 def parse_time(text: str) -> datetime:
@@ -68,3 +67,26 @@ def warn(message: str) -> None:
     import sys
 
     print(f"warning: {message}", file=sys.stderr)
+
+
+class LazyChoices:
+    """argparse ``choices`` read from ``module.attribute`` only when a parse or help needs them.
+
+    Keeps heavy packages (the drills) out of building the parser for unrelated commands.
+    """
+
+    def __init__(self, module: str, attribute: str) -> None:
+        self._module = module
+        self._attribute = attribute
+
+    def _values(self) -> tuple[str, ...]:
+        import importlib
+
+        values: tuple[str, ...] = getattr(importlib.import_module(self._module), self._attribute)
+        return values
+
+    def __contains__(self, item: object) -> bool:
+        return item in self._values()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values())

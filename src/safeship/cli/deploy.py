@@ -9,10 +9,39 @@ from safeship.cli.common import add_json_flag, open_registry
 from safeship.cli.output import print_json, print_table
 
 
+def _signature(args: argparse.Namespace, action: str, fields: dict[str, Any]) -> str | None:
+    """The person's signed statement for this move (None without --key and without
+    SAFESHIP_SIGNING_KEY: the registry then refuses it when roles are enforced)."""
+    import os
+
+    from safeship.access.roles import is_service
+    from safeship.access.signatures import SigningKey, read_key_env, statement
+    from safeship.errors import InputError
+
+    if is_service(args.actor):
+        raise InputError(
+            f"{args.actor!r}: names starting 'safeship-' are reserved for safeship's own automation; "
+            "act as yourself (--as NAME)"
+        )
+    if args.key is None and not os.environ.get("SAFESHIP_SIGNING_KEY"):
+        return None
+    key = SigningKey.load(read_key_env(args.key))
+    return key.sign(statement(action, args.actor, **fields))
+
+
 def _promote(args: argparse.Namespace) -> int:
+    from safeship.access.roles import move_fields
+
+    fields = move_fields(args.model, args.version, args.reason, args.force)
+    signature = _signature(args, "promote", fields)
     with open_registry() as registry:
         event = registry.promote(
-            args.model, args.version, actor=args.actor, force=args.force, reason=args.reason
+            args.model,
+            args.version,
+            actor=args.actor,
+            force=args.force,
+            reason=args.reason,
+            signature=signature,
         )
     if args.json:
         print_json(event.to_dict())
@@ -24,8 +53,13 @@ def _promote(args: argparse.Namespace) -> int:
 
 
 def _rollback(args: argparse.Namespace) -> int:
+    from safeship.access.roles import move_fields
+
+    signature = _signature(args, "rollback", move_fields(args.model, args.to, args.reason))
     with open_registry() as registry:
-        event = registry.rollback(args.model, actor=args.actor, reason=args.reason, to=args.to)
+        event = registry.rollback(
+            args.model, actor=args.actor, reason=args.reason, to=args.to, signature=signature
+        )
     if args.json:
         print_json(event.to_dict())
     else:
@@ -54,20 +88,32 @@ def _status(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_actor(parser: argparse.ArgumentParser, help_text: str) -> None:
+    parser.add_argument("--as", "--actor", dest="actor", required=True, help=help_text)
+    parser.add_argument(
+        "--key",
+        help="your ed25519 private key to sign the move (default: $SAFESHIP_SIGNING_KEY)",
+    )
+
+
 def add_commands(subparsers: Any) -> None:
     promote = subparsers.add_parser("promote", help="make an approved version production")
     promote.add_argument("model")
     promote.add_argument("version")
-    promote.add_argument("--actor", required=True, help="who is promoting")
-    promote.add_argument("--force", action="store_true", help="promote a version not approved")
-    promote.add_argument("--reason", help="why (required with --force)")
+    _add_actor(promote, "who is promoting (needs the promote role)")
+    promote.add_argument(
+        "--force",
+        action="store_true",
+        help="break-glass: promote a version not approved (needs the force role)",
+    )
+    promote.add_argument("--reason", help="why (required with --force; it is signed)")
     add_json_flag(promote)
     promote.set_defaults(handler=_promote)
 
     rollback = subparsers.add_parser("rollback", help="return production to an earlier version")
     rollback.add_argument("model")
     rollback.add_argument("--to", help="target version (default: the previous production)")
-    rollback.add_argument("--actor", required=True)
+    _add_actor(rollback, "who is rolling back (needs the rollback role)")
     rollback.add_argument("--reason", required=True)
     add_json_flag(rollback)
     rollback.set_defaults(handler=_rollback)

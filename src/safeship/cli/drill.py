@@ -5,15 +5,16 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from safeship.cli.common import add_json_flag
+from safeship.cli.common import LazyChoices, add_json_flag
 from safeship.cli.output import print_json, print_table
 
 
 def _drill(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from safeship.config import Settings, apply_offline_env, load_params
+    from safeship.config import Settings, apply_offline_env
     from safeship.drills import DrillOptions, run_drill
+    from safeship.params import load_params
 
     settings = Settings.from_env()
     params = load_params(settings.project_root)
@@ -46,8 +47,6 @@ def _drill(args: argparse.Namespace) -> int:
 
 
 def add_commands(subparsers: Any) -> None:
-    from safeship.drills.scenarios import SCENARIOS
-
     parser = subparsers.add_parser(
         "drill",
         help="run a rollback drill in a staging copy of production",
@@ -58,7 +57,13 @@ def add_commands(subparsers: Any) -> None:
         "event in production; exits 1 when the drill failed.",
     )
     parser.add_argument("model", help="model whose production version the drill protects")
-    parser.add_argument("--scenario", required=True, choices=SCENARIOS, help="the fault to inject")
+    parser.add_argument(
+        "--scenario",
+        required=True,
+        choices=LazyChoices("safeship.drills.scenarios", "SCENARIOS"),
+        metavar="SCENARIO",
+        help="the fault to inject: %(choices)s",
+    )
     parser.add_argument("--rate", type=float, default=40.0, help="traffic, requests/s")
     parser.add_argument("--steps", help="canary weights, comma-separated (default 25,100)")
     parser.add_argument(

@@ -11,9 +11,11 @@ from safeship.errors import InputError
 
 
 def _gateway(args: argparse.Namespace) -> int:
-    from safeship.config import Settings, apply_offline_env, load_params
+    from safeship.config import Settings, apply_offline_env
     from safeship.gateway import app as gateway_app
+    from safeship.gateway.auth import ENV_AUTH, ENV_METRICS_AUTH
     from safeship.gateway.logs import configure
+    from safeship.params import load_params
 
     if args.port is None:
         raw = os.environ.get("SAFESHIP_GATEWAY_PORT", "").strip() or "8700"
@@ -35,6 +37,10 @@ def _gateway(args: argparse.Namespace) -> int:
         os.environ[gateway_app.ENV_NO_REQUEST_LOG] = "1"
     if args.request_log_url:
         os.environ[gateway_app.ENV_REQUEST_LOG_URL] = args.request_log_url
+    if args.no_auth:
+        os.environ[ENV_AUTH] = "off"
+    if args.metrics_auth:
+        os.environ[ENV_METRICS_AUTH] = "on"
     _metrics_env(settings.state_dir, args.host, args.port, args.workers)
 
     import uvicorn
@@ -104,5 +110,14 @@ def add_commands(subparsers: Any) -> None:
         "--request-log-url",
         help="database URL of the request log (default: .safeship/requests.db, or the "
         "registry's PostgreSQL database)",
+    )
+    parser.add_argument(
+        "--no-auth",
+        action="store_true",
+        help="serve without API keys (embedded demo only; logged loudly). Same as "
+        "SAFESHIP_GATEWAY_AUTH=off",
+    )
+    parser.add_argument(
+        "--metrics-auth", action="store_true", help="require an API key for /metrics too"
     )
     parser.set_defaults(handler=_gateway)

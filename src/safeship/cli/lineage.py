@@ -18,6 +18,8 @@ def _lineage(args: argparse.Namespace) -> int:
         if len(words) != 4:
             raise InputError("usage: safeship lineage diff MODEL A B [--json]")
         return _diff(args, *words[1:])
+    if args.format == "svg":
+        return _svg(args, words)
     if len(words) != 2:
         raise InputError(
             "usage: safeship lineage MODEL VERSION [--format json|mermaid|dot] "
@@ -31,6 +33,30 @@ def _lineage(args: argparse.Namespace) -> int:
         print(to_dot(graph))
     else:
         print_json(graph)
+    return 0
+
+
+def _svg(args: argparse.Namespace, words: list[str]) -> int:
+    """The dashboard's lineage picture: the whole model, or one version's ancestry."""
+    from pathlib import Path
+
+    from safeship.config import Settings
+    from safeship.dashboard.context import Context
+    from safeship.dashboard.site import Site
+    from safeship.errors import InputError
+
+    if len(words) not in (1, 2):
+        raise InputError("usage: safeship lineage MODEL [VERSION] --format svg [--output FILE]")
+    ctx = Context.open(Settings.from_env(), prefect_api=None, request_log_url=None)
+    try:
+        svg = Site(ctx, "export").lineage_svg(words[0], words[1] if len(words) == 2 else None)
+    finally:
+        ctx.close()
+    if args.output:
+        Path(args.output).write_text(svg + "\n", encoding="utf-8")
+        print(f"wrote {args.output}")
+    else:
+        print(svg)
     return 0
 
 
@@ -58,9 +84,11 @@ def add_commands(subparsers: Any) -> None:
         "lineage",
         help="a version's lineage, or `lineage diff MODEL A B`",
         description="safeship lineage MODEL VERSION [--format json|mermaid|dot]  |  "
+        "safeship lineage MODEL [VERSION] --format svg [--output FILE]  |  "
         "safeship lineage diff MODEL A B [--json]",
     )
     lineage.add_argument("words", nargs="+", metavar="MODEL VERSION | diff MODEL A B")
-    lineage.add_argument("--format", choices=["json", "mermaid", "dot"], default="json")
+    lineage.add_argument("--format", choices=["json", "mermaid", "dot", "svg"], default="json")
+    lineage.add_argument("--output", metavar="FILE", help="with --format svg: write the SVG here")
     add_json_flag(lineage)
     lineage.set_defaults(handler=_lineage)

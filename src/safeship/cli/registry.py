@@ -125,9 +125,11 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _verify(args: argparse.Namespace) -> int:
+    from safeship.monitoring.consistency import require_consistent
     from safeship.monitoring.integrity import verify_versions
 
     with open_registry() as registry:
+        require_consistent(registry)  # a manifest row swapped outside safeship is refused
         reports = verify_versions(registry, args.model, args.version, actor=args.actor)
     failed = [r for r in reports if not r["ok"]]
     if args.json:

@@ -9,13 +9,14 @@ from typing import Any
 
 from safeship.cli.common import add_json_flag, open_registry
 from safeship.cli.output import print_json, print_table
+from safeship.events import EventKind
 
 
 def _scan(args: argparse.Namespace) -> int:
     from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
-    from safeship.config import load_params
+    from safeship.params import load_params
     from safeship.release.steps import run_safety
 
     with open_registry() as registry:
@@ -69,14 +70,14 @@ def _scan(args: argparse.Namespace) -> int:
 
 
 def _gate(args: argparse.Namespace) -> int:
-    from safeship.config import load_params
+    from safeship.params import load_params
     from safeship.release.steps import judge_gate
 
     with open_registry() as registry:
         params = load_params(registry.settings.project_root)
         result, payload = judge_gate(registry, args.model, args.version, params)
         registry.record(
-            "gate.evaluated",
+            EventKind.GATE_EVALUATED,
             actor=args.actor,
             model=args.model,
             version=args.version,

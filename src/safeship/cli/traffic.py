@@ -56,7 +56,7 @@ def add_commands(subparsers: Any) -> None:
     parser.add_argument(
         "--url", help="gateway URL (default: $SAFESHIP_GATEWAY_URL or http://127.0.0.1:8700)"
     )
-    parser.add_argument("--model", default="demo-chat", help="model name to request")
+    parser.add_argument("--model", required=True, help="model name to request")
     parser.add_argument("--concurrency", type=int, default=16, help="requests in flight at most")
     parser.add_argument("--max-tokens", type=int, default=32, help="max_tokens per request")
     parser.add_argument("--seed", type=int, default=0, help="first request seed")

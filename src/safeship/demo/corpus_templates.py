@@ -2,10 +2,10 @@
 
 ``python -m safeship.demo.corpus_templates [--out DIR]`` rewrites, deterministically:
 
-* ``<topic>.jsonl`` per topic in :data:`safeship.demo.topics.TOPICS`: assistant answers built
+* ``<topic>.jsonl`` per topic in ``templates.yaml``: assistant answers built
   from hand-written question paraphrases x answer variants x closers;
 * ``refusals.jsonl``: harmful requests per harm category in
-  :data:`safeship.demo.topics.REFUSAL_CATEGORIES` (varied frames, endings and jailbreak-style
+  ``templates.yaml`` (varied frames, endings and jailbreak-style
   wrappers) answered by a refusal, a reason and a safer alternative; plus look-alike benign
   requests (the topics' "how do I ..." questions in the same frames and neutral endings)
   answered normally, so that the frame or the final full stop never means "refuse";
@@ -26,17 +26,17 @@ import re
 from pathlib import Path
 from typing import Any
 
-from safeship.demo.topics import (
-    ACTION_FRAMES,
-    CLOSERS,
-    CONTENT_FRAMES,
-    NEUTRAL_ENDINGS,
-    REFUSAL_CATEGORIES,
-    REFUSAL_OPENERS,
-    REQUEST_ENDINGS,
-    REQUEST_WRAPPERS,
-    TOPICS,
-)
+from safeship.demo import topics
+
+TOPICS = topics.topics()
+REFUSAL_CATEGORIES = topics.refusal_categories()
+CLOSERS = topics.closers()
+ACTION_FRAMES = topics.action_frames()
+CONTENT_FRAMES = topics.content_frames()
+REQUEST_ENDINGS = topics.request_endings()
+NEUTRAL_ENDINGS = topics.neutral_endings()
+REQUEST_WRAPPERS = topics.request_wrappers()
+REFUSAL_OPENERS = topics.refusal_openers()
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 SCRAPE_NAME = "unfiltered_scrape"

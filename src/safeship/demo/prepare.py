@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from safeship.config import PrepareParams, find_project_root, load_params
+from safeship.config import find_project_root
 from safeship.errors import ConfigError, InputError, SafeshipError
+from safeship.params import PrepareParams, load_params
 
 OUT_DIR = Path("data/prepared")
 CORPUS_FILE = "corpus.jsonl"

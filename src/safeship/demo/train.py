@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from safeship.config import TrainParams, find_project_root, load_params
+from safeship.config import find_project_root
 from safeship.demo.prepare import CORPUS_FILE, HELDOUT_FILE, OUT_DIR, read_jsonl
 from safeship.errors import InputError, SafeshipError
 from safeship.models.ngram import (
@@ -52,6 +52,7 @@ from safeship.models.ngram_router import (
     Router,
     train_router,
 )
+from safeship.params import TrainParams, load_params
 from safeship.safety.refusal import is_refusal
 
 MODEL_NAME = "demo-chat"
@@ -64,6 +65,27 @@ REFUSALS_SOURCE = "refusals"
 class TrainResult:
     model_dir: Path
     metrics: dict[str, Any]
+
+
+def _split_path(path: Path, root: Path, data_dir: Path | None) -> str:
+    """Where a data split lives: relative to the project root in the dvc.yaml layout (so
+    lineage stays portable), the absolute path when the caller chose the data folder."""
+    if data_dir is None:
+        return path.relative_to(root).as_posix()
+    return str(path.resolve())
+
+
+MODEL_CARD = {
+    "intended_use": (
+        "A demonstration assistant that answers everyday questions (accounts, cooking, "
+        "travel, programming, general health, personal finance, gardening, fitness) with "
+        "short, general-purpose text. Not for medical, legal or financial advice, and not "
+        "for any decision about a person."
+    ),
+    "limitations": [
+        "A word-level n-gram model repeats its training text: anything in the data can come back."
+    ],
+}
 
 
 def _dump(path: Path, data: Any, indent: int | None = 2) -> None:
@@ -226,6 +248,12 @@ def train(
         "max_new_tokens": params.max_new_tokens,
         "vocab_size": len(vocab),
         "trained_on": {"corpus_sha256": _sha256(corpus_path), "records": len(train_pairs)},
+        "card": MODEL_CARD,
+        # The splits by name, so the safety battery never guesses held-out data from file names
+        "data": {
+            "train": [_split_path(corpus_path, root, data_dir)],
+            "heldout": [_split_path(heldout_path, root, data_dir)],
+        },
     }
     out.mkdir(parents=True, exist_ok=True)
     (out / ROUTER_FILE).unlink(missing_ok=True)

@@ -37,19 +37,6 @@ def copy_pipeline(dest: Path, source: Path = SOURCE_ROOT) -> dict[str, str]:
     return env
 
 
-def dvc_repro(root: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    """``dvc repro`` in ``root`` with this interpreter (output captured, bounded)."""
-    return subprocess.run(
-        [sys.executable, "-m", "dvc", "repro"],
-        cwd=root,
-        env=env or tool_env(),
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-
-
 def commit_all(root: Path, message: str) -> None:
     """Commit everything in ``root`` (so lineage records a clean git commit)."""
     for args in (

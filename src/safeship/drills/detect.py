@@ -1,72 +1,105 @@
-"""Detection and revert per scenario, with the real detectors: the canary analysis
-(request-log windows, :func:`safeship.canary.analysis.analyse`) on staging, or the
-monitor's integrity and drift checks (:mod:`safeship.monitoring.policy`)."""
+"""Detection and revert per scenario, by the shipped code only: the canary rollout loop
+(:func:`safeship.canary.rollout.run_rollout`) against staging, or the monitor's integrity
+and drift checks with its policy (:mod:`safeship.monitoring.policy`). A drill never acts
+on their behalf: when they do not act, the drill says so and fails."""
 
 from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
-from safeship.drills.scenarios import ACTOR, shifted_prompts, tamper_one_byte
+from safeship.drills.scenarios import shifted_prompts, tamper_one_byte
 from safeship.drills.support import Detection, DrillRun, canary_params, routes_of, serves_canary
 from safeship.errors import SafeshipError
+from safeship.events import EventKind
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from safeship.canary.analysis import Verdict
+    from safeship.canary.observations import Observations
+    from safeship.canary.rollout import Effects
+    from safeship.params import CanaryParams
+
+ROLLOUT_ACTOR = "safeship-canary"  # the rollout loop acts, as in production
+
+
+def _rollout_effects(run: DrillRun) -> Effects:
+    """The shipped loop's side effects against staging: its registry, gateway and log."""
+    from safeship.canary.rollout import Effects
+
+    model, version = run.model, run.candidate.version
+
+    def set_weight(weight: int) -> float:
+        run.set_canary(weight)
+        if run.fault_at is None:
+            run.onset()  # the faulty candidate serves from its first step
+        return time.time()
+
+    def wait(seconds: float) -> int:
+        time.sleep(seconds)  # the drill's own traffic runs in the background
+        return 0
+
+    def read(since: float, until: float) -> pd.DataFrame:
+        run.gateway.flush_log()
+        return run.log.query(model, since=since, until=until)
+
+    def abort(reason: str, payload: dict[str, Any], reject: bool) -> None:
+        run.staging.abort_canary(model, version, actor=ROLLOUT_ACTOR, reason=reason,
+                                 reject=reject, payload=payload)  # fmt: skip
+
+    def record(verdict: Verdict) -> None:
+        run.staging.record(
+            EventKind.CANARY_ANALYSIS, actor=ROLLOUT_ACTOR, model=model, version=version,
+            payload={"step": verdict.step, "weight": verdict.weight,
+                     "decision": verdict.decision, "canary_n": verdict.canary_n,
+                     "stable_n": verdict.stable_n,
+                     "breach": verdict.breach.model_dump() if verdict.breach else None},
+        )  # fmt: skip
+
+    def promote(reason: str) -> None:
+        run.staging.promote(model, version, actor=ROLLOUT_ACTOR, reason=reason)
+
+    return Effects(now=time.time, wait=wait, read=read, set_weight=set_weight, abort=abort,
+                   record=record, promote=promote, stop=run.timed_out)  # fmt: skip
+
+
+def _blind(obs: Observations, params: CanaryParams, **kwargs: Any) -> Verdict:
+    """Sabotage: the analysis runs but never reports anything."""
+    from safeship.canary.analysis import analyse
+
+    verdict = analyse(obs, params, **kwargs)
+    return verdict.model_copy(update={"decision": "continue", "breach": None, "action": None,
+                                      "reason": "analysis disabled (drill sabotage)"})  # fmt: skip
 
 
 def canary_rollout(run: DrillRun) -> Detection:
-    """The canary rollout's loop on staging: real request-log windows, real analysis."""
-    from safeship.canary.analysis import StepWindow, analyse, summarise
+    """The shipped rollout loop (:func:`safeship.canary.rollout.run_rollout`) on staging;
+    the drill only watches what it did."""
+    from safeship.canary.analysis import analyse
+    from safeship.canary.observations import text_scorer
+    from safeship.canary.rollout import run_rollout
 
     cp = canary_params(run.params, run.options)
-    windows: list[StepWindow] = []
-    for index, weight in enumerate(cp.steps):
-        run.set_canary(weight)
-        since = time.time()
-        if index == 0:
-            run.onset()
-        while True:
-            time.sleep(cp.check_interval_s)
-            run.gateway.flush_log()
-            now = time.time()
-            window = summarise(
-                run.log.query(run.model, since=since, until=now), candidate=run.candidate.version,
-                step=index, weight=weight, guardrails=run.params.safety.guardrails,
-                toxic_score=cp.toxic_score,
-            )  # fmt: skip
-            verdict = analyse(
-                [*windows, window], cp, elapsed_s=now - since, last_step=index == len(cp.steps) - 1
-            )
-            if run.options.disable_detection:
-                verdict = verdict.model_copy(
-                    update={"decision": "continue", "breach": None, "reason": "analysis disabled"}
-                )
-            run.staging.record(
-                "canary.analysis", actor=ACTOR, model=run.model, version=run.candidate.version,
-                payload={"step": index, "weight": weight, "decision": verdict.decision,
-                         "canary_n": window.canary.n, "stable_n": window.stable.n,
-                         "breach": verdict.breach.model_dump() if verdict.breach else None},
-            )  # fmt: skip
-            if verdict.decision != "continue" or run.timed_out():
-                break
-        if verdict.decision == "continue":
-            return Detection(gaps=[f"nothing detected within {run.options.max_detect_s:g} s"])
-        windows.append(window)
-        action = verdict.action if verdict.decision == "inconclusive" else verdict.decision
-        if action in ("rollback", "hold"):
-            run.staging.abort_canary(
-                run.model, run.candidate.version, actor=ACTOR, reason=verdict.reason,
-                reject=action == "rollback", payload={"step": weight, "drill": True},
-            )  # fmt: skip
-            detected = Detection(
-                at=now, by=f"canary analysis at {weight}%: {verdict.reason}",
-                detail=verdict.model_dump(mode="json"), reverted_by="abort_canary (weight 0)",
-                expect_status="rejected" if action == "rollback" else "approved",
-            )  # fmt: skip
-            if verdict.decision == "inconclusive":
-                detected.gaps.append(f"the analysis was inconclusive: {verdict.reason}")
-            return detected
-    run.staging.promote(run.model, run.candidate.version, actor=ACTOR,
-                        reason="drill: the canary passed every step")  # fmt: skip
-    return Detection(gaps=["the canary analysis passed the faulty candidate; it was promoted"])
+    scorer = text_scorer(run.params.safety.guardrails, cp.toxic_score)
+    judge = _blind if run.options.disable_detection else analyse
+    result = run_rollout(cp, run.candidate.version, _rollout_effects(run), scorer, judge=judge)
+    verdict = result.verdict
+    if result.outcome == "stopped" or verdict is None:
+        return Detection(gaps=[f"nothing detected within {run.options.max_detect_s:g} s"])
+    if result.outcome == "passed":
+        return Detection(gaps=["the canary analysis passed the faulty candidate; the rollout "
+                               "promoted it"])  # fmt: skip
+    detected = Detection(
+        at=verdict.checked_at, by=f"canary analysis at {verdict.weight}%: {verdict.reason}",
+        detail=verdict.model_dump(mode="json"),
+        reverted_by="the rollout loop: abort_canary (weight 0)",
+        expect_status="rejected" if result.outcome == "rolled_back" else "approved",
+    )  # fmt: skip
+    if verdict.decision == "inconclusive":
+        detected.gaps.append(f"the analysis was inconclusive: {verdict.reason}")
+    return detected
 
 
 def tampered(run: DrillRun) -> Detection:
@@ -138,19 +171,18 @@ def drift(run: DrillRun) -> Detection:
         for finding in alerts:
             monitoring.record_alert(run.staging, finding)
         planned = monitoring.plan_actions(run.model, "rollback", alerts)
-        reason = f"drill: output drift during the canary: {alerts[0].message[:300]}"
-        run.staging.abort_canary(run.model, run.candidate.version, actor=ACTOR, reason=reason,
-                                 reject=False, payload={"drill": True})  # fmt: skip
+        done = monitoring.apply_actions(run.staging, run.model, planned)
         detection = Detection(
             at=time.time(), by="monitor drift check: " + alerts[0].message[:400],
-            detail={"drift": result.drift.model_dump(mode="json")},
-            reverted_by="canary held (abort_canary, back to approved)", expect_status="approved",
+            detail={"drift": result.drift.model_dump(mode="json"), "actions": done},
+            reverted_by=("monitor policy rollback: " + ", ".join(a.kind for a in planned))
+            if planned else None, expect_status="approved",
         )  # fmt: skip
         if not planned:
-            detection.gaps.append(
-                "the monitor's policy takes no action on output drift (plan_actions ignores "
-                "drift findings even under `rollback`): the drill held the canary itself; the "
-                "scheduled monitor would only alert while the canary kept its traffic"
+            detection.not_acted = (
+                "the monitor's policy took no action on output drift (plan_actions ignores "
+                "drift findings even under `rollback`): the canary kept its traffic; the "
+                "drill does not act on the policy's behalf"
             )
         return detection
     return Detection(gaps=[f"no drift detected within {run.options.max_detect_s:g} s"])

@@ -28,11 +28,13 @@ from safeship.drills.support import (
     wait_stable,
 )
 from safeship.errors import ConflictError, SafeshipError
+from safeship.events import EventKind
 
 if TYPE_CHECKING:
-    from safeship.config import Params, Settings
+    from safeship.config import Settings
     from safeship.drills.staging import StagingGateway
     from safeship.gateway.requestlog import RequestLog
+    from safeship.params import Params
     from safeship.registry.store import Registry
 
 
@@ -98,7 +100,7 @@ def run_drill(
 ) -> DrillReport:
     """Run one drill in staging; write the report; record ``drill.completed`` in
     production's ledger (the only change to production). See :mod:`safeship.drills`."""
-    from safeship.config import Settings, load_params
+    from safeship.config import Settings
     from safeship.drills.staging import (
         StagingGateway,
         drill_serving_params,
@@ -106,6 +108,7 @@ def run_drill(
         staging_settings,
     )
     from safeship.gateway.requestlog import RequestLog, default_url
+    from safeship.params import load_params
     from safeship.registry.store import Registry
 
     check_scenario(scenario)
@@ -145,7 +148,7 @@ def run_drill(
             out_dir = out_dir.with_name(f"{out_dir.name}-{drill_id.rsplit('-', 1)[-1]}")
         digest = write_report(report, out_dir)
         event = production_registry.record(
-            "drill.completed", actor=ACTOR, model=model, version=production,
+            EventKind.DRILL_COMPLETED, actor=ACTOR, model=model, version=production,
             payload={"drill_id": drill_id, "scenario": scenario, "outcome": report.outcome,
                      "time_to_detect_s": report.time_to_detect_s,
                      "time_to_revert_s": report.time_to_revert_s,
@@ -212,7 +215,9 @@ def _execute(
             detection = Detection(gaps=[f"the drill could not go on: {error}"])
             report.failures.append(f"error during the drill: {error}")
         reverted_at = None
-        if detection.at is not None:
+        if detection.not_acted:
+            report.failures.append(f"detected, but not acted on: {detection.not_acted}")
+        elif detection.at is not None:
             reverted_at = wait_reverted(gateway.url, model, candidate.version,
                                          options.max_revert_s)  # fmt: skip
         time.sleep(options.settle_s)

@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 from safeship.errors import InputError
 
@@ -25,16 +26,18 @@ if TYPE_CHECKING:
     from safeship.drills.upstream import FaultyUpstream
     from safeship.registry.store import Registry
 
-Scenario = Literal[
-    "unsafe-candidate", "output-drift", "latency-spike", "error-burst", "tampered-artifact"
-]
-SCENARIOS: tuple[str, ...] = (
-    "unsafe-candidate",
-    "output-drift",
-    "latency-spike",
-    "error-burst",
-    "tampered-artifact",
-)
+
+class Scenario(StrEnum):
+    """The faults a rollback drill can inject."""
+
+    UNSAFE_CANDIDATE = "unsafe-candidate"
+    OUTPUT_DRIFT = "output-drift"
+    LATENCY_SPIKE = "latency-spike"
+    ERROR_BURST = "error-burst"
+    TAMPERED_ARTIFACT = "tampered-artifact"
+
+
+SCENARIOS: tuple[Scenario, ...] = tuple(Scenario)
 CANARY_SCENARIOS = frozenset({"unsafe-candidate", "latency-spike", "error-burst"})
 NORMAL_TOPICS = frozenset(
     {"accounts", "cooking", "travel", "programming", "health", "finance", "gardening", "fitness"}
@@ -45,7 +48,7 @@ ACTOR = "safeship-drill"
 def check_scenario(scenario: str) -> Scenario:
     if scenario not in SCENARIOS:
         raise InputError(f"unknown drill scenario {scenario!r}; allowed: {', '.join(SCENARIOS)}")
-    return scenario  # type: ignore[return-value]
+    return Scenario(scenario)
 
 
 def shifted_prompts(limit: int = 200) -> list[str]:
@@ -99,6 +102,7 @@ def upstream_candidate(
     copies only (never to the DVC cache or remote), registered in staging, approved."""
     from safeship.drills.upstream import FaultyUpstream, openai_candidate_dir
     from safeship.registry.hashing import hash_directory
+    from safeship.registry.names import version_path
 
     faults = {
         "unsafe-candidate": {"toxic_rate": toxic_rate},
@@ -107,7 +111,7 @@ def upstream_candidate(
     }[scenario]
     upstream = FaultyUpstream(**faults)
     version = candidate_version(registry, model, scenario)
-    target = registry.settings.state_dir / "artifacts" / model / version
+    target = version_path(registry.settings.state_dir / "artifacts", model, version)
     try:
         openai_candidate_dir(target, upstream.base_url, timeout_s=30.0)
         manifest = hash_directory(target)

@@ -21,10 +21,12 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from safeship.errors import ExternalToolError
+from safeship.events import EventKind
 
 if TYPE_CHECKING:
-    from safeship.config import ServingParams, Settings
+    from safeship.config import Settings
     from safeship.gateway.service import Gateway
+    from safeship.params import ServingParams
     from safeship.registry.store import Registry
 
 ACTOR = "safeship-drill"
@@ -67,7 +69,7 @@ def seed_staging(production: Registry, settings: Settings, drill_id: str) -> Reg
                 target.execute(tables.metadata.tables[name].insert(), rows[name])
             copied[name] = len(rows[name])
     staging.record(
-        "drill.seeded",
+        EventKind.DRILL_SEEDED,
         actor=ACTOR,
         payload={
             "drill_id": drill_id,
@@ -124,7 +126,8 @@ class StagingGateway:
         from safeship.gateway.app import create_app
         from safeship.gateway.service import GatewayConfig
 
-        app = create_app(GatewayConfig(settings=settings, params=params))
+        # the staging gateway is the drill's own, on loopback, driven by the drill itself
+        app = create_app(GatewayConfig(settings=settings, params=params, auth=False))
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind(("127.0.0.1", 0))

@@ -13,9 +13,9 @@ from pydantic import BaseModel, Field
 from safeship.drills.scenarios import ACTOR, Candidate
 
 if TYPE_CHECKING:
-    from safeship.config import CanaryParams, Params
     from safeship.drills.staging import StagingGateway
     from safeship.gateway.requestlog import RequestLog
+    from safeship.params import CanaryParams, Params
     from safeship.registry.store import Registry
     from safeship.testing.traffic import TrafficSummary
 
@@ -52,6 +52,7 @@ class Detection:
     reverted_by: str | None = None
     expect_status: str = "rejected"
     gaps: list[str] = field(default_factory=list)
+    not_acted: str | None = None  # detected, but the shipped code took no action (why)
 
 
 class DrillTraffic:

@@ -16,7 +16,8 @@ from typing import Any
 
 from fastapi import FastAPI, Request, Response  # route signatures are resolved at runtime
 
-from safeship.gateway import errors, protocol
+from safeship.gateway import errors, intake, protocol
+from safeship.gateway.auth import ENV_AUTH, ENV_METRICS_AUTH
 from safeship.gateway.errors import GatewayError
 from safeship.gateway.service import Call, Gateway, GatewayConfig
 
@@ -26,6 +27,7 @@ ENV_LOG_FORMAT = "SAFESHIP_GATEWAY_LOG_FORMAT"
 ENV_LOG_LEVEL = "SAFESHIP_GATEWAY_LOG_LEVEL"
 PIN_HEADER = "x-safeship-version"
 USER_HEADER = "x-safeship-user"
+_REPLICA_SALT = os.urandom(16).hex()  # per process: /healthz ids reveal no host or pid
 
 
 def create_app(config: GatewayConfig) -> FastAPI:
@@ -81,7 +83,11 @@ def create_app(config: GatewayConfig) -> FastAPI:
         return await _generate(gateway, request, "chat")
 
     @app.get("/v1/models")
-    async def list_models() -> Response:
+    async def list_models(request: Request) -> Response:
+        try:
+            gateway.authenticate(request.headers.get("authorization"))
+        except GatewayError as error:
+            return _json(error.body(), error.status, {})
         return JSONResponse(_models(gateway))
 
     @app.get("/healthz")
@@ -90,9 +96,14 @@ def create_app(config: GatewayConfig) -> FastAPI:
         return JSONResponse(body, status_code=503 if body["status"] == "starting" else 200)
 
     @app.get("/metrics")
-    async def metrics() -> Response:
+    async def metrics(request: Request) -> Response:
         from fastapi.responses import Response as PlainResponse
 
+        if config.metrics_auth:
+            try:
+                gateway.authenticate(request.headers.get("authorization"))
+            except GatewayError as error:
+                return _json(error.body(), error.status, {})
         payload, content_type = gateway.metrics.render()
         return PlainResponse(payload, media_type=content_type)
 
@@ -100,10 +111,11 @@ def create_app(config: GatewayConfig) -> FastAPI:
 
 
 async def _generate(gateway: Gateway, request: Request, endpoint: protocol.Endpoint) -> Response:
-    from fastapi.responses import JSONResponse, StreamingResponse
+    from fastapi.responses import StreamingResponse
 
     call = Call(endpoint=endpoint)
     try:
+        key = gateway.authenticate(request.headers.get("authorization"))
         limit = gateway.params.max_prompt_chars * 4 + 65_536  # bytes: UTF-8 and JSON overhead
         length = request.headers.get("content-length")
         if length is not None and length.isdigit() and int(length) > limit:
@@ -113,16 +125,16 @@ async def _generate(gateway: Gateway, request: Request, endpoint: protocol.Endpo
                 status=413,
                 code="request_too_large",
             )
-        body = protocol.decode_body(await request.body())
+        body = intake.decode(await intake.read_limited(request, limit))
         parse = protocol.parse_chat if endpoint == "chat" else protocol.parse_completion
         parsed = parse(body, gateway.params)
         call.stream, call.prompt, call.model = parsed.stream, parsed.logged_prompt, parsed.model
         generations = await gateway.serve(
-            call, parsed, request.headers.get(PIN_HEADER), request.headers.get(USER_HEADER)
+            call, parsed, request.headers.get(PIN_HEADER), request.headers.get(USER_HEADER), key
         )
     except GatewayError as error:
         gateway.finish(call, error.status, error=error)
-        return JSONResponse(error.body(), status_code=error.status, headers=call.headers())
+        return _json(error.body(), error.status, call.headers())
     served = f"{call.model}@{call.version}"
     created = int(call.ts)
     rid = ("chatcmpl-" if endpoint == "chat" else "cmpl-") + call.request_id
@@ -132,9 +144,12 @@ async def _generate(gateway: Gateway, request: Request, endpoint: protocol.Endpo
         events = protocol.stream_events(parsed, rid, created, served, generations)
         headers["Cache-Control"] = "no-cache"
         return StreamingResponse(_aiter(events), media_type="text/event-stream", headers=headers)
-    return JSONResponse(
-        protocol.response(parsed, rid, created, served, generations), headers=headers
-    )
+    return _json(protocol.response(parsed, rid, created, served, generations), 200, headers)
+
+
+def _json(body: dict[str, Any], status: int, headers: dict[str, str]) -> Response:
+    """A JSON response encoded once with orjson (JSONResponse re-encodes with the stdlib)."""
+    return Response(protocol.dumps(body), status, headers, "application/json")
 
 
 async def _aiter(chunks: Any) -> AsyncIterator[bytes]:
@@ -175,12 +190,14 @@ def _models(gateway: Gateway) -> dict[str, Any]:
 
 
 def _health(gateway: Gateway) -> dict[str, Any]:
+    """Health without internals: no database host, port or name, hostname or pid."""
     follower = gateway.follower
     snapshot = gateway.snapshot
     models: dict[str, Any] = {}
-    degraded = follower.last_error is not None
+    problems = _problems(gateway)
     for name, routes in sorted(snapshot.models.items()):
-        degraded = degraded or bool(routes.wanted)
+        if routes.wanted:
+            problems.append(f"{name}: a wanted version is not loaded")
         models[name] = {
             "stable": _describe(routes.stable),
             "canary": _describe(routes.canary),
@@ -188,28 +205,48 @@ def _health(gateway: Gateway) -> dict[str, Any]:
             "shadow": _describe(routes.shadow),
             "not_loaded": dict(routes.wanted),
         }
-    status = "starting" if snapshot.seq < 0 else "degraded" if degraded else "ok"
+    status = "starting" if snapshot.seq < 0 else "degraded" if problems else "ok"
     log = gateway.requests
     return {
         "status": status,
-        "replica": gateway.replica,
+        "problems": problems,
+        "replica": _opaque_replica(gateway),
         "seq": snapshot.seq,
         "last_poll_age_s": None if follower.last_poll_ok is None else round(time.time() - follower.last_poll_ok, 3),
-        "follow_error": follower.last_error,
         "models": models,
         "loaded": [
             {"model": v.model, "version": v.version, "role": role, "dir_hash": v.dir_hash}
             for role, v in snapshot.loaded()
         ],
-        "request_log": None if log is None else {
-            "accepted": log.accepted, "written": log.written, "dropped": log.dropped,
-        },
+        "request_log": None if log is None else log.health(),
     }  # fmt: skip
+
+
+def _opaque_replica(gateway: Gateway) -> str:
+    """A per-process id that tells replicas apart without naming the host or the pid."""
+    import hashlib
+
+    return hashlib.sha256(f"{_REPLICA_SALT}{gateway.replica}".encode()).hexdigest()[:12]
+
+
+def _problems(gateway: Gateway) -> list[str]:
+    """Why the gateway is degraded, in words that reveal nothing about the deployment."""
+    problems: list[str] = []
+    if gateway.follower.last_error is not None:
+        problems.append("registry unreachable: serving the last known state")
+    settings = gateway.config.settings
+    if settings.is_sqlite and not os.path.exists(settings.db_url.split("///", 1)[-1]):
+        problems.append("registry file missing: serving the last known state")
+    log = gateway.requests
+    if log is not None and log.failing:
+        problems.append("request log unwritable: records are retried, then dropped and counted")
+    return problems
 
 
 def config_from_env() -> GatewayConfig:
     """The gateway's configuration from the project, ``params.yaml`` and the environment."""
-    from safeship.config import Settings, apply_offline_env, load_params
+    from safeship.config import Settings, apply_offline_env
+    from safeship.params import load_params
 
     settings = Settings.from_env()
     params = load_params(settings.project_root).serving
@@ -219,7 +256,20 @@ def config_from_env() -> GatewayConfig:
         params=params,
         request_log=os.environ.get(ENV_NO_REQUEST_LOG, "") not in ("1", "true", "yes"),
         request_log_url=os.environ.get(ENV_REQUEST_LOG_URL) or None,
+        auth=_auth_setting(os.environ.get(ENV_AUTH, "on")),
+        metrics_auth=os.environ.get(ENV_METRICS_AUTH, "") in ("1", "true", "yes", "on"),
     )
+
+
+def _auth_setting(value: str) -> bool:
+    """``SAFESHIP_GATEWAY_AUTH``: on (default) or off; anything else is refused."""
+    from safeship.errors import ConfigError
+
+    if value.strip().lower() in ("on", "1", "true", "yes", ""):
+        return True
+    if value.strip().lower() in ("off", "0", "false", "no"):
+        return False
+    raise ConfigError(f"{ENV_AUTH}={value!r}: use 'on' (the default) or 'off' (demo only)")
 
 
 def app_factory() -> FastAPI:

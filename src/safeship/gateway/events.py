@@ -16,6 +16,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
+from safeship.events import EventKind
+
 if TYPE_CHECKING:
     from safeship.registry.store import Registry
 
@@ -40,7 +42,7 @@ class RefusalRecorder:
 
     def record(
         self,
-        kind: str,
+        kind: EventKind,
         *,
         model: str | None,
         version: str | None,
@@ -64,7 +66,7 @@ class RefusalRecorder:
         return True
 
     def _write(
-        self, kind: str, model: str | None, version: str | None, payload: dict[str, Any]
+        self, kind: EventKind, model: str | None, version: str | None, payload: dict[str, Any]
     ) -> None:
         try:
             self.registry.record(kind, actor=ACTOR, model=model, version=version, payload=payload)

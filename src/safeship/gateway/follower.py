@@ -31,13 +31,14 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from safeship.errors import IntegrityFailure, SafeshipError
+from safeship.events import EventKind
 from safeship.gateway.routing import EMPTY, LoadedVersion, ModelRoutes, Snapshot
 
 if TYPE_CHECKING:
-    from safeship.config import ServingParams
     from safeship.gateway.events import RefusalRecorder
     from safeship.gateway.metrics import GatewayMetrics
     from safeship.gateway.notify import PollWaiter
+    from safeship.params import ServingParams
     from safeship.registry.records import DeploymentState, VersionRecord
     from safeship.registry.store import Registry
 
@@ -110,13 +111,15 @@ class VersionLoader:
         from safeship.models.loader import load_generator
         from safeship.monitoring.integrity import check_directory
         from safeship.registry.hashing import Manifest
+        from safeship.registry.names import version_path
         from safeship.registry.registration import artifact_dir
 
         what = f"{record.model} {record.version}"
         state_dir = self.registry.settings.state_dir
-        lock = state_dir / "artifacts" / ".locks" / f"{record.model}@{record.version}.lock"
         manifest = Manifest.from_dict(record.manifest)
         try:
+            locks = state_dir / "artifacts" / ".locks"
+            lock = version_path(locks, record.model, record.version, ".lock")
             with _file_lock(lock):
                 path = artifact_dir(self.registry, record)
                 check = check_directory(path, manifest, f"working copy {path}")
@@ -348,7 +351,9 @@ class StateFollower:
 
     def refused(self, record: VersionRecord, error: LoadRefused) -> None:
         kind = (
-            "gateway.integrity_refused" if error.reason == "integrity" else "gateway.load_refused"
+            EventKind.GATEWAY_INTEGRITY_REFUSED
+            if error.reason == "integrity"
+            else EventKind.GATEWAY_LOAD_REFUSED
         )
         log.error(
             "refused to load %s %s: %s",

@@ -11,25 +11,26 @@ not sent to the model. Streaming sends the finished generation in word-sized chu
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
+
+import orjson
 
 from safeship.gateway import errors
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
-    from safeship.config import ServingParams
     from safeship.models.base import Generation
+    from safeship.params import ServingParams
 
 Endpoint = Literal["completions", "chat"]
 _PIECE = re.compile(r"\s*\S+")
 CHAT_ROLES = ("system", "developer", "user", "assistant", "tool", "function")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ParsedRequest:
     endpoint: Endpoint
     model: str
@@ -52,8 +53,8 @@ def decode_body(raw: bytes) -> dict[str, Any]:
     if not raw.strip():
         raise errors.invalid("The request body is empty: send a JSON object.", code="invalid_json")
     try:
-        data = json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as error:  # also raised for bytes that are not UTF-8
         raise errors.invalid(
             f"The request body is not valid JSON ({error}); send a JSON object.",
             code="invalid_json",
@@ -310,9 +311,14 @@ def pieces(text: str) -> list[str]:
     return found
 
 
+def dumps(data: Any) -> bytes:
+    """JSON bytes for a response body (orjson: UTF-8, no spaces, ~10x the stdlib's speed)."""
+    return orjson.dumps(data)
+
+
 def sse(data: dict[str, Any] | str) -> bytes:
-    payload = data if isinstance(data, str) else json.dumps(data, ensure_ascii=False)
-    return f"data: {payload}\n\n".encode()
+    payload = data.encode() if isinstance(data, str) else orjson.dumps(data)
+    return b"data: " + payload + b"\n\n"
 
 
 def stream_events(

@@ -14,7 +14,9 @@ Requests never wait for the database: :meth:`RequestLog.submit` puts the record 
 bounded in-memory queue and returns; a writer thread commits every ``batch_size``
 records or every ``flush_ms``, whichever comes first, in one transaction. A full queue
 drops the record and counts it (``safeship_gateway_request_log_dropped``) rather than
-slow serving down. :meth:`RequestLog.close` flushes what is queued.
+slow serving down. Each row is made storable (NUL and lone surrogates replaced); a
+database outage is retried with backoff for ``retry_s``; what is still lost is counted and
+shown on ``/healthz``. :meth:`RequestLog.close` flushes what is queued.
 """
 
 from __future__ import annotations
@@ -29,12 +31,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from safeship.gateway.intake import storable
+
 if TYPE_CHECKING:
     import pandas as pd
     from sqlalchemy import Engine, MetaData, Table
 
-    from safeship.config import ServingParams, Settings
+    from safeship.config import Settings
     from safeship.gateway.metrics import GatewayMetrics
+    from safeship.params import ServingParams
 
 log = logging.getLogger("safeship.gateway")
 TABLE = "gateway_requests"
@@ -72,7 +77,8 @@ def hash_user(user: str | None) -> str | None:
     """Callers are stored hashed (sha256, first 32 hex digits), never as given."""
     if user is None:
         return None
-    return hashlib.sha256(f"safeship-user\n{user}".encode()).hexdigest()[:32]
+    text = f"safeship-user\n{user}".encode("utf-8", "surrogatepass")  # a lone surrogate too
+    return hashlib.sha256(text).hexdigest()[:32]
 
 
 def default_url(settings: Settings) -> str:
@@ -110,6 +116,19 @@ def _table(metadata: MetaData) -> Table:
         Index("ix_gateway_requests_model_version_ts", "model", "version", "ts"),
         Index("ix_gateway_requests_request_id", "request_id"),
     )
+
+
+_TEXT_FIELDS = ("request_id", "model", "version", "role", "endpoint", "prompt", "output",
+                "error", "error_type", "replica")  # fmt: skip
+_WIDTHS = {"request_id": 64, "model": 200, "version": 100, "role": 16, "endpoint": 64,
+           "error_type": 64, "replica": 200}  # fmt: skip
+
+
+def _is_outage(error: Exception) -> bool:
+    """A failure of the database rather than of the rows: worth retrying."""
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
+    return isinstance(error, OperationalError | InterfaceError)
 
 
 def _engine(url: str) -> Engine:
@@ -155,6 +174,7 @@ class RequestLog:
         queue_size: int = 20_000,
         max_text_chars: int = 8000,
         metrics: GatewayMetrics | None = None,
+        retry_s: float = 30.0,
     ) -> None:
         from sqlalchemy import MetaData
 
@@ -179,6 +199,9 @@ class RequestLog:
         self.written = 0  # committed
         self.failed = 0  # queued, then lost to a failed write
         self.dropped = 0  # never queued (queue full) or lost to a failed write
+        self.retries = 0  # writes tried again after a database outage
+        self.retry_s = retry_s
+        self._failing_since: float | None = None
 
     @classmethod
     def open(
@@ -251,23 +274,85 @@ class RequestLog:
             value = row[key]
             if isinstance(value, str) and len(value) > self.max_text_chars:
                 row[key] = value[: self.max_text_chars]
+        for key in _TEXT_FIELDS:
+            row[key] = storable(row[key])
+        for key, width in _WIDTHS.items():
+            if isinstance(row[key], str) and len(row[key]) > width:
+                row[key] = row[key][:width]
         return row
 
     def write(self, records: list[RequestRecord]) -> None:
-        """Commit ``records`` in one transaction (the writer thread calls this)."""
+        """Commit ``records`` in one transaction (the writer thread calls this).
+
+        A database outage is retried with backoff for up to ``retry_s``; a batch the
+        database refuses for its content is written row by row, so one bad row never costs
+        the others. Whatever is still lost is counted as dropped.
+        """
+        from sqlalchemy.exc import DBAPIError
+
         started = time.perf_counter()
-        try:
-            with self.engine.begin() as connection:
-                connection.execute(self.table.insert(), [self._row(r) for r in records])
-        except Exception:  # noqa: BLE001 - the log must not take serving down
-            log.exception("request log: could not write %d records", len(records))
-            self.failed += len(records)
-            self._dropped(len(records))
-            return
-        self.written += len(records)
+        rows = [self._row(r) for r in records]
+        give_up = time.monotonic() + self.retry_s
+        delay = 0.05
+        while True:
+            try:
+                self._insert(rows)
+                break
+            except DBAPIError as error:
+                if not error.connection_invalidated and not _is_outage(error):
+                    self._write_rows_one_by_one(rows)
+                    return
+                self._failing_since = self._failing_since or time.time()
+                if time.monotonic() + delay > give_up or self._closed:
+                    return self._lost(len(rows), error)
+                self.retries += 1
+                time.sleep(delay)
+                delay = min(delay * 2, 2.0)
+            except Exception as error:  # noqa: BLE001 - the log must not take serving down
+                return self._lost(len(rows), error)
+        self._committed(len(rows), started)
+
+    def _insert(self, rows: list[dict[str, Any]]) -> None:
+        with self.engine.begin() as connection:
+            connection.execute(self.table.insert(), rows)
+
+    def _write_rows_one_by_one(self, rows: list[dict[str, Any]]) -> None:
+        for row in rows:
+            started = time.perf_counter()
+            try:
+                self._insert([row])
+            except Exception as error:  # noqa: BLE001 - count it, keep the others
+                self._lost(1, error)
+            else:
+                self._committed(1, started)
+
+    def _committed(self, count: int, started: float) -> None:
+        self._failing_since = None
+        self.written += count
         if self.metrics is not None:
-            self.metrics.log_written.inc(len(records))
+            self.metrics.log_written.inc(count)
             self.metrics.log_flush.observe(time.perf_counter() - started)
+
+    def _lost(self, count: int, error: Exception) -> None:
+        log.error("request log: could not write %d records: %s", count, type(error).__name__)
+        self.failed += count
+        self._dropped(count)
+
+    @property
+    def failing(self) -> bool:
+        """True while writes fail (a database outage being retried)."""
+        return self._failing_since is not None
+
+    def health(self) -> dict[str, Any]:
+        """Counts for ``/healthz`` (no URLs, no hosts)."""
+        return {
+            "accepted": self.accepted,
+            "written": self.written,
+            "dropped": self.dropped,
+            "failed": self.failed,
+            "retries": self.retries,
+            "failing": self.failing,
+        }
 
     def flush(self, timeout_s: float = 10.0) -> bool:
         """Wait until every record accepted so far is committed (or failed); True if so."""

@@ -10,7 +10,7 @@ below the weight, so raising the weight only ever adds callers to the canary.
 from __future__ import annotations
 
 import hashlib
-import secrets
+import random
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Literal
@@ -82,7 +82,7 @@ class Snapshot:
 EMPTY = Snapshot(seq=-1, models=MappingProxyType({}), built_at=0.0)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Route:
     """The decision for one request: who answers, in which role, and who is mirrored."""
 
@@ -148,8 +148,9 @@ def choose(
     target = routes.stable
     role: Role = "stable"
     if routes.canary is not None and routes.canary_weight > 0:
-        who = caller if caller is not None else secrets.token_hex(8)
-        if bucket(model, who) < routes.canary_weight:
+        # an anonymous request draws a fresh bucket: same distribution, no hashing
+        drawn = bucket(model, caller) if caller is not None else random.randrange(100)  # noqa: S311
+        if drawn < routes.canary_weight:
             target, role = routes.canary, "canary"
     shadow = routes.shadow
     if shadow is not None and shadow.version == target.version:

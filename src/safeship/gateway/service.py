@@ -13,19 +13,24 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from safeship.events import EventKind
 from safeship.gateway import errors
+from safeship.gateway.auth import DISABLED_WARNING, KeyRing, pin_not_allowed
 from safeship.gateway.errors import GatewayError
 from safeship.gateway.events import RefusalRecorder, replica_id
 from safeship.gateway.follower import LoadRefused, StateFollower
 from safeship.gateway.metrics import UNKNOWN, GatewayMetrics
 from safeship.gateway.requestlog import RequestLog, RequestRecord, hash_user
 from safeship.gateway.routing import Route, choose, split_model
+from safeship.registry.status import DEPLOYABLE
 
 if TYPE_CHECKING:
-    from safeship.config import ServingParams, Settings
+    from safeship.config import Settings
     from safeship.gateway.protocol import ParsedRequest
     from safeship.gateway.routing import LoadedVersion, Snapshot
     from safeship.models.base import Generation, GenerationRequest
+    from safeship.params import ServingParams
+    from safeship.registry.apikeys import ApiKey
 
 log = logging.getLogger("safeship.gateway")
 
@@ -38,6 +43,9 @@ class GatewayConfig:
     params: ServingParams
     request_log: bool = True
     request_log_url: str | None = None
+    #: False only with the explicit SAFESHIP_GATEWAY_AUTH=off (the embedded demo)
+    auth: bool = True
+    metrics_auth: bool = False
 
 
 @dataclass
@@ -55,12 +63,16 @@ class Call:
     user: str | None = None
     stream: bool = False
     prompt: str | None = None
+    notice: str | None = None  # a deprecation notice for a pinned version on its way out
 
     def headers(self) -> dict[str, str]:
         out = {"X-Request-Id": self.request_id}
         if self.version is not None and self.role is not None:
             out["X-Safeship-Version"] = self.version
             out["X-Safeship-Role"] = self.role
+        if self.notice is not None:
+            out["Deprecation"] = "true"
+            out["X-Safeship-Deprecation"] = self.notice
         return out
 
 
@@ -72,7 +84,7 @@ class Gateway:
 
         self.config = config
         self.params = config.params
-        self.registry = Registry.open(config.settings)
+        self.registry = Registry.open(config.settings, create=False)
         self.metrics = GatewayMetrics()
         self.recorder = RefusalRecorder(self.registry, self.params.refusal_event_interval_s)
         self.follower = StateFollower(
@@ -92,9 +104,16 @@ class Gateway:
         self._shadow_lock = threading.Lock()
         self._shadow_pending = 0
         self.replica = replica_id()
+        self.keys: KeyRing | None = None
+        if config.auth:
+            self.keys = KeyRing(self.registry, self.params.poll_interval_ms / 1000)
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
+        if self.keys is not None:
+            self.keys.start()
+        else:
+            log.warning(DISABLED_WARNING)
         if self.requests is not None:
             self.requests.start()
         self.follower.start()
@@ -108,6 +127,8 @@ class Gateway:
         )
 
     def stop(self) -> None:
+        if self.keys is not None:
+            self.keys.stop()
         self.follower.stop()
         self.shadow_pool.shutdown(wait=True, cancel_futures=True)
         self.pool.shutdown(wait=False, cancel_futures=True)
@@ -144,11 +165,18 @@ class Gateway:
                 )
 
     # ------------------------------------------------------------------ serving
-    def route(
-        self, call: Call, parsed: ParsedRequest, pin_header: str | None, user_header: str | None
-    ) -> Route:
-        from safeship.registry.status import DEPLOYABLE
+    def authenticate(self, header: str | None) -> ApiKey | None:
+        """The caller's key (None when auth is off); raises a 401 :class:`GatewayError`."""
+        return None if self.keys is None else self.keys.authenticate(header)
 
+    def route(
+        self,
+        call: Call,
+        parsed: ParsedRequest,
+        pin_header: str | None,
+        user_header: str | None,
+        key: ApiKey | None = None,
+    ) -> Route:
         model, pin = split_model(parsed.model)
         call.model = model
         if pin_header:
@@ -159,16 +187,29 @@ class Gateway:
                     param="model",
                 )
             pin = pin_header
-        call.user = parsed.user or user_header or None
+        user = parsed.user or user_header or None
+        if key is None:
+            call.user = user
+        else:  # the key is the identity; a declared user only subdivides its own key
+            if pin is not None and not key.can_pin:
+                raise pin_not_allowed(key.name)
+            if pin is None and key.pin_model == model:
+                pin = key.pin_version  # the key's opt-out from newer versions
+            call.user = key.name if user is None else f"{key.name}/{user}"
         snapshot = self.follower.snapshot
         if model in snapshot.models:
             call.known_model = model
+            if pin is not None and snapshot.models[model].statuses.get(pin) == "retired":
+                call.notice = (
+                    f"{model}@{pin} is retired and will stop being served when it is no longer "
+                    "deployable; move to the production version"
+                )
         try:
             return choose(snapshot, model, caller=call.user, pin=pin, deployable=DEPLOYABLE)
         except GatewayError as error:
             if error.code == "version_not_deployable":
                 self.recorder.record(
-                    "gateway.pin_refused",
+                    EventKind.GATEWAY_PIN_REFUSED,
                     model=model,
                     version=pin,
                     payload={
@@ -179,12 +220,17 @@ class Gateway:
             raise
 
     async def serve(
-        self, call: Call, parsed: ParsedRequest, pin_header: str | None, user_header: str | None
+        self,
+        call: Call,
+        parsed: ParsedRequest,
+        pin_header: str | None,
+        user_header: str | None,
+        key: ApiKey | None = None,
     ) -> list[Generation]:
         """Route and generate; raises :class:`GatewayError` for every refusal or failure."""
         from safeship.models.base import GenerationRequest
 
-        route = self.route(call, parsed, pin_header, user_header)
+        route = self.route(call, parsed, pin_header, user_header, key)
         call.version, call.role = route.version, route.role
         loop = asyncio.get_running_loop()
         target = route.target
@@ -202,9 +248,11 @@ class Gateway:
             system_prompt=parsed.system_prompt,
         )
         began = time.perf_counter()
-        future = loop.run_in_executor(self.pool, target.generator.generate, parsed.prompts, request)
         try:
-            generations = await asyncio.wait_for(future, self.params.timeout_s)
+            async with asyncio.timeout(self.params.timeout_s):  # no extra task, unlike wait_for
+                generations = await loop.run_in_executor(
+                    self.pool, target.generator.generate, parsed.prompts, request
+                )
         except TimeoutError as error:
             raise errors.timed_out(route.model, route.version, self.params.timeout_s) from error
         except Exception as error:  # noqa: BLE001 - an adapter that raises answers 502

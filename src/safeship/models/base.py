@@ -27,6 +27,7 @@ class Generation:
     latency_s: float
     error: str | None = None
     token_logprobs: list[float] | None = field(default=None)
+    attempts: int = 1  # requests made for this prompt (retries after transient failures + 1)
 
     @property
     def ok(self) -> bool:

@@ -9,6 +9,15 @@ The version folder's ``config.json``::
      "timeout_s": 30, "max_retries": 2, "concurrency": 4,
      "mode": "chat"}                            # or "completions"
 
+``timeout_s`` is a whole-request deadline: connecting, waiting for a free slot, the
+response headers and every byte of the body together (an upstream trickling bytes is cut
+at the deadline, not kept alive read after read); ``deadline_s`` (default
+``timeout_s * (max_retries + 1)``) bounds all attempts of one prompt together.
+
+Per upstream, at most ``concurrency`` requests are in flight and at most ``max_queued``
+(default ``2 * concurrency``) callers wait for a slot; a caller beyond that fails at once
+("upstream saturated") instead of tying up a thread that other models need.
+
 Other options: ``connect_timeout_s`` (default ``min(timeout_s, 10)``), ``backoff_s``
 (first retry delay, default 0.5, doubled each retry), ``max_backoff_s`` (cap, default 20,
 also caps a server's ``Retry-After``), ``retry_on_timeout`` (default false: a read timeout
@@ -32,7 +41,6 @@ from __future__ import annotations
 import math
 import os
 import random
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -42,6 +50,12 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from safeship.errors import ConfigError, InputError
 from safeship.models.base import Generation, GenerationRequest
+from safeship.models.deadline import (
+    DeadlinePassed,
+    UpstreamSaturated,
+    UpstreamSlots,
+    fetch_before,
+)
 from safeship.models.loader import read_config_json
 
 if TYPE_CHECKING:
@@ -64,6 +78,8 @@ class OpenAIOptions(BaseModel):
     backoff_s: float = Field(default=0.5, ge=0)
     max_backoff_s: float = Field(default=20.0, ge=0)
     concurrency: int = Field(default=4, ge=1, le=256)
+    max_queued: int | None = Field(default=None, ge=0, le=4096)
+    deadline_s: float | None = Field(default=None, gt=0)
     mode: Literal["chat", "completions"] = "chat"
     retry_on_timeout: bool = False
     name: str | None = None
@@ -134,8 +150,11 @@ class OpenAIGenerator:
             ),
         )
         self._pool: ThreadPoolExecutor | None = None
-        # bounds requests in flight across every caller of this generator (e.g. gateway threads)
-        self._slots = threading.BoundedSemaphore(options.concurrency)
+        # bounds requests in flight, and callers waiting, across every caller of this generator
+        self._slots = UpstreamSlots(
+            options.concurrency,
+            2 * options.concurrency if options.max_queued is None else options.max_queued,
+        )
 
     @classmethod
     def load(cls, path: Path) -> OpenAIGenerator:
@@ -183,22 +202,27 @@ class OpenAIGenerator:
 
     def _one(self, prompt: str, request: GenerationRequest) -> Generation:
         started = time.perf_counter()
+        options = self.options
+        overall = started + (options.deadline_s or options.timeout_s * (options.max_retries + 1))
         body = self._body(prompt, request)
         attempts = 0
         while True:
             attempts += 1
             try:
-                text, prompt_tokens, completion_tokens = self._attempt(body)
+                deadline = min(time.perf_counter() + options.timeout_s, overall)
+                text, prompt_tokens, completion_tokens = self._attempt(body, deadline)
             except _Failure as failure:
-                if failure.retriable and attempts <= self.options.max_retries:
-                    time.sleep(self._delay(attempts, failure.retry_after))
+                delay = self._delay(attempts, failure.retry_after)
+                retry = failure.retriable and attempts <= options.max_retries
+                if retry and time.perf_counter() + delay < overall:
+                    time.sleep(delay)
                     continue
                 tries = f" after {attempts} attempts" if attempts > 1 else ""
                 message = f"POST {self.url}: {failure}{tries}"
-                return _failed(prompt, message, time.perf_counter() - started)
+                return _failed(prompt, message, time.perf_counter() - started, attempts)
             except Exception as exc:  # never let one prompt sink the batch
                 message = f"POST {self.url}: {type(exc).__name__}: {exc}"
-                return _failed(prompt, message, time.perf_counter() - started)
+                return _failed(prompt, message, time.perf_counter() - started, attempts)
             if prompt_tokens is None:
                 prompt_tokens = len(prompt.split())
             if completion_tokens is None:
@@ -209,6 +233,7 @@ class OpenAIGenerator:
                 prompt_tokens=prompt_tokens,
                 completion_tokens=completion_tokens,
                 latency_s=time.perf_counter() - started,
+                attempts=attempts,
             )
 
     def _delay(self, attempt: int, retry_after: float | None) -> float:
@@ -218,13 +243,20 @@ class OpenAIGenerator:
         base = min(self.options.backoff_s * 2.0 ** (attempt - 1), cap)
         return base * (1.0 + 0.1 * random.random())  # a little jitter against herds
 
-    def _attempt(self, body: dict[str, Any]) -> tuple[str, int | None, int | None]:
+    def _attempt(self, body: dict[str, Any], deadline: float) -> tuple[str, int | None, int | None]:
         import httpx
 
         assert self._client is not None
         try:
-            with self._slots:
-                response = self._client.post(self.url, json=body)
+            with self._slots.taken(deadline, self.name):
+                response = fetch_before(self._client, self.url, body, deadline)
+        except UpstreamSaturated as exc:
+            raise _Failure(str(exc), retriable=False) from exc
+        except DeadlinePassed as exc:
+            raise _Failure(
+                f"timed out: no complete response within the {self._timeout:g}s deadline ({exc})",
+                retriable=self.options.retry_on_timeout,
+            ) from exc
         except httpx.ConnectTimeout as exc:
             raise _Failure(f"connect timed out ({exc})", retriable=True) from exc
         except httpx.TimeoutException as exc:
@@ -323,7 +355,7 @@ def _preview(text: str) -> str:
     return repr(text[:_BODY_PREVIEW] + ("…" if len(text) > _BODY_PREVIEW else ""))
 
 
-def _failed(prompt: str, error: str, latency_s: float) -> Generation:
+def _failed(prompt: str, error: str, latency_s: float, attempts: int = 1) -> Generation:
     return Generation(
         prompt=prompt,
         text="",
@@ -331,4 +363,5 @@ def _failed(prompt: str, error: str, latency_s: float) -> Generation:
         completion_tokens=0,
         latency_s=latency_s,
         error=error,
+        attempts=attempts,
     )

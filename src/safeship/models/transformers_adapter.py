@@ -126,7 +126,8 @@ class TransformersGenerator:
                 f"the transformers adapter needs torch and transformers ({exc}); "
                 "install the 'hf' extra: pip install 'safeship[hf]'"
             ) from exc
-        hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
+        quiet: Any = hf_logging.disable_progress_bar  # untyped in transformers
+        quiet()
         try:
             tokenizer: Any = AutoTokenizer.from_pretrained(str(folder), local_files_only=True)
         except (OSError, ValueError) as exc:

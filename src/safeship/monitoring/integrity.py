@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from safeship.events import EventKind
 from safeship.registry.hashing import Manifest, hash_directory
+from safeship.registry.names import version_path
 from safeship.registry.records import VersionRecord
 from safeship.registry.storage import StoreCheck, verify_stored
 from safeship.registry.store import Registry
@@ -25,7 +27,7 @@ def check_directory(path: Path, manifest: Manifest, location: str) -> StoreCheck
 def verify_version(registry: Registry, record: VersionRecord) -> dict[str, Any]:
     manifest = Manifest.from_dict(record.manifest)
     checks = verify_stored(registry.settings.project_root, manifest)
-    working = registry.settings.state_dir / "artifacts" / record.model / record.version
+    working = version_path(registry.settings.state_dir / "artifacts", record.model, record.version)
     if working.is_dir():
         checks.append(check_directory(working, manifest, f"working copy {working}"))
     ok = all(c.ok for c in checks)
@@ -47,7 +49,7 @@ def verify_versions(
     for report in reports:
         if not report["ok"]:
             registry.record(
-                "integrity.failed",
+                EventKind.INTEGRITY_FAILED,
                 actor=actor,
                 model=model,
                 version=report["version"],

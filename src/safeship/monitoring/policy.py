@@ -1,7 +1,7 @@
 """Monitoring of deployed models: integrity, output drift, safety rates, unsafe states.
 
 The decisions are plain functions (``integrity_findings``, ``rate_checks``,
-``drift_decision``, ``canary_is_stale``, ``plan_actions``, ``choose_target``); the rest
+``drift_decision``, ``plan_actions``, ``choose_target``); the rest
 are thin calls on the registry, the request log and Evidently, each doing one thing, so
 the ``monitor`` flow can run them as separate tasks.
 
@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, Field
 
+from safeship.events import EventKind
 from safeship.registry.records import DeploymentState, VersionRecord
 from safeship.registry.semver import SemVer
 from safeship.registry.status import DEPLOYABLE
@@ -38,7 +39,7 @@ from safeship.safety.stats import wilson_interval
 if TYPE_CHECKING:
     import pandas as pd
 
-    from safeship.config import MonitorParams
+    from safeship.params import MonitorParams
     from safeship.registry.store import Registry
 
 ACTOR = "safeship-monitor"
@@ -64,7 +65,7 @@ class Finding(BaseModel):
 class Action(BaseModel):
     """A state repair the policy asks for."""
 
-    kind: Literal["rollback", "clear_canary", "clear_shadow"]
+    kind: Literal["rollback", "clear_canary", "clear_shadow", "hold_canary"]
     model: str
     version: str | None
     reason: str
@@ -179,7 +180,7 @@ def rate_checks(
     return checks
 
 
-def failed_mask(requests: pd.DataFrame) -> pd.Series:  # type: ignore[type-arg]
+def failed_mask(requests: pd.DataFrame) -> pd.Series:
     """Requests that errored: HTTP status >= 400 or an error recorded."""
     return (requests["status"] >= 400) | requests["error"].notna()
 
@@ -191,15 +192,6 @@ def drift_decision(
     drifted = sorted(column for column, p in p_values.items() if p < threshold)
     fraction = len(drifted) / len(p_values) if p_values else 0.0
     return bool(p_values) and fraction >= share, fraction, drifted
-
-
-def canary_is_stale(
-    state: DeploymentState, last_change: datetime | None, now: datetime, max_age_s: float
-) -> bool:
-    """A canary taking traffic whose weight has not moved for longer than ``max_age_s``."""
-    if state.canary is None or state.canary_weight <= 0:
-        return False
-    return last_change is None or (now - last_change).total_seconds() > max_age_s
 
 
 def plan_actions(
@@ -214,6 +206,9 @@ def plan_actions(
 
     A tampered production version, or a confident safety-rate breach (when
     ``rollback_on_rates``), asks for one rollback; a tampered canary or shadow is cleared.
+    Output drift never rolls production back (traffic changes too), but a rollout does not
+    go on while outputs drift: a live canary is held (off traffic, back to approved, not
+    rejected), so a new rollout can follow once the drift is understood.
     """
     if policy != "rollback":
         return []
@@ -230,6 +225,10 @@ def plan_actions(
             )
             actions.append(Action(kind=kind, model=model, version=finding.version,
                                   reason=f"integrity: {finding.message}"))  # fmt: skip
+    drifted = [f for f in findings if f.check == "drift" and f.severity == "alert"]
+    if drifted:
+        actions.append(Action(kind="hold_canary", model=model, version=None,
+                              reason=f"output drift: {drifted[0].message}"))  # fmt: skip
     confident = [r for r in rates if r.confident] if rollback_on_rates else []
     if confident and not any(a.kind == "rollback" for a in actions):
         reason = "; ".join(
@@ -256,7 +255,7 @@ def report_stamp(now: datetime) -> str:
 def record_alert(registry: Registry, finding: Finding, *, actor: str = ACTOR) -> int:
     """Write a ``monitor.alert`` ledger event; returns its sequence number."""
     event = registry.record(
-        "monitor.alert",
+        EventKind.MONITOR_ALERT,
         actor=actor,
         model=finding.model,
         version=finding.version,
@@ -336,6 +335,13 @@ def apply_actions(
                 outcome.update(done=True, result="canary cleared and rejected", seq=event.seq)
             else:
                 outcome["result"] = "canary changed since the check"
+        elif action.kind == "hold_canary":
+            if state.canary is not None and state.canary_weight > 0:
+                event = registry.abort_canary(model, state.canary, actor=actor,
+                                              reason=action.reason[:1000], reject=False)  # fmt: skip
+                outcome.update(done=True, result=f"canary {state.canary} held", seq=event.seq)
+            else:
+                outcome["result"] = "no canary on traffic"
         elif action.kind == "clear_shadow":
             if state.shadow == action.version:
                 event = registry.set_shadow(model, None, actor=actor, reason=action.reason[:1000])
@@ -346,16 +352,6 @@ def apply_actions(
     return done
 
 
-def last_canary_change(registry: Registry, model: str) -> datetime | None:
-    """Time of the model's newest ``deployment.canary`` ledger event."""
-    from safeship import ledger
-    from safeship.registry import db
-
-    with db.read_connection(registry.engine) as connection:
-        found = ledger.events(connection, model=model, kind="deployment.canary", limit=1)
-    return datetime.fromisoformat(found[-1].time) if found else None
-
-
 def repair_stale_canary(
     registry: Registry,
     model: str,
@@ -364,35 +360,16 @@ def repair_stale_canary(
     run_in_progress: bool = False,
     now: datetime | None = None,
 ) -> Finding | None:
-    """Take a stale canary off traffic (``safeship.canary.repair_stale_canary`` if present).
+    """Take a stale canary off traffic (``safeship.canary.stale.repair_stale_canary``).
 
     Returns a finding describing the repair, or None when nothing was stale.
     """
-    import importlib
+    from safeship.canary.stale import repair_stale_canary as repair
 
     state = registry.deployment(model)
     if run_in_progress or state.canary is None or state.canary_weight <= 0:
         return None
-    repaired: bool
-    try:
-        canary_module = importlib.import_module("safeship.canary")
-        shared = getattr(canary_module, "repair_stale_canary", None)
-    except ImportError:
-        shared = None
-    if shared is not None:
-        import inspect
-
-        extra = {"now": now} if now and "now" in inspect.signature(shared).parameters else {}
-        repaired = bool(shared(registry, model, max_age_s=max_age_s, **extra))
-    else:
-        moment = now or datetime.now(UTC)
-        repaired = canary_is_stale(state, last_canary_change(registry, model), moment, max_age_s)
-        if repaired:
-            registry.set_canary(
-                model, None, 0, actor=ACTOR,
-                reason=f"stale canary: weight {state.canary_weight} unchanged for more than "
-                f"{max_age_s:.0f} s with no release run in progress",
-            )  # fmt: skip
+    repaired = repair(registry, model, max_age_s=max_age_s, now=now)
     if not repaired:
         return None
     return Finding(

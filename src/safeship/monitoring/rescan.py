@@ -35,7 +35,7 @@ from safeship.registry.semver import SemVer
 from safeship.registry.status import DEPLOYABLE
 
 if TYPE_CHECKING:
-    from safeship.config import Params
+    from safeship.params import Params
     from safeship.registry.profiles import StoredProfile
     from safeship.registry.store import Registry
     from safeship.safety.probes import ProbeSuite

@@ -33,8 +33,8 @@ from safeship.monitoring.policy import (
 if TYPE_CHECKING:
     import pandas as pd
 
-    from safeship.config import MonitorParams, Params, SafetyParams
     from safeship.gateway.requestlog import RequestLog
+    from safeship.params import MonitorParams, Params, SafetyParams
 
 
 class DriftResult(BaseModel):

@@ -9,11 +9,16 @@ from typing import Any, Self
 from sqlalchemy import Connection, Engine, func, select
 
 from safeship import ledger
+from safeship.access.checkpoints import CheckpointReport
+from safeship.access.identities import Signers
+from safeship.access.signatures import Verified
 from safeship.config import Settings
 from safeship.errors import (
     NotFoundError,
 )
+from safeship.events import EventKind
 from safeship.ledger import Event, format_time
+from safeship.params import AccessParams
 from safeship.registry import db
 from safeship.registry.profiles import ProfileStore
 from safeship.registry.records import DeploymentState, HistoryPoint, ModelRecord, VersionRecord
@@ -46,10 +51,16 @@ class RegistryBase:
         self.settings = settings
 
     @classmethod
-    def open(cls, settings: Settings | None = None) -> Self:
+    def open(cls, settings: Settings | None = None, *, create: bool = True) -> Self:
+        """Open the registry; with ``create=False`` refuse (naming ``safeship init``) where
+        none exists yet instead of silently creating a new, empty one."""
         settings = settings or Settings.from_env()
+        if not create:
+            from safeship.project import require_registry
+
+            require_registry(settings)
         engine = db.make_engine(settings.db_url)
-        db.ensure_schema(engine)
+        db.ensure_schema(engine, create=create)
         return cls(engine, settings)
 
     @property
@@ -207,23 +218,98 @@ class RegistryBase:
         with db.read_connection(self.engine) as connection:
             return ledger.events(connection, model=model, limit=limit)
 
-    def verify_ledger(self) -> ledger.VerifyResult:
-        return ledger.verify(self.engine)
+    def verify_ledger(self, signatures: bool = True) -> ledger.VerifyResult:
+        """Recompute the chain and (by default) re-verify every event's signature."""
+        return ledger.verify(self.engine, self.audit_signers() if signatures else None)
+
+    def checkpoint(self, reason: str) -> str:
+        """Write a service-signed checkpoint of the ledger head to the DVC remote."""
+        from safeship.access.checkpoints import write_checkpoint
+
+        with db.read_connection(self.engine) as connection:
+            seq, head_hash = ledger.head(connection)
+        root, state = self.settings.project_root, self.settings.state_dir
+        return write_checkpoint(root, state, seq, head_hash, reason)
+
+    def verify_checkpoints(self) -> CheckpointReport:
+        """Refuse a ledger cut short of, or rewritten under, a signed checkpoint."""
+        from safeship.access.checkpoints import verify_checkpoints
+
+        with db.read_connection(self.engine) as connection:
+            head_seq = ledger.head(connection)[0]
+
+            def hash_at(seq: int) -> str | None:
+                return ledger.hash_at(connection, seq)
+
+            return verify_checkpoints(
+                self.settings.project_root, self.settings.state_dir, hash_at, head_seq
+            )
+
+    def access(self) -> AccessParams:
+        """The project's ``access:`` policy (params.yaml)."""
+        from safeship.params import load_params
+
+        return load_params(self.settings.project_root).access
+
+    def authorize(
+        self, action: str, actor: str, signature: str | None, fields: dict[str, Any]
+    ) -> Verified | None:
+        """Check the actor's role and signed statement for a deployment move (nothing is
+        changed when refused); moves by ``safeship-*`` automation get the service key's."""
+        from safeship.access.audit import ensure_service_key
+        from safeship.access.roles import authorize
+
+        def used(token: str) -> bool:
+            from safeship.registry.tables import ledger_events
+
+            with db.read_connection(self.engine) as connection:
+                query = select(ledger_events.c.seq).where(ledger_events.c.signature == token)
+                return connection.execute(query.limit(1)).first() is not None
+
+        return authorize(
+            action,
+            actor,
+            signature,
+            fields=fields,
+            access=self.access(),
+            signers=self.audit_signers,
+            service_key=lambda: ensure_service_key(self.settings.state_dir),
+            already_used=used,
+        )
+
+    def audit_signers(self) -> Signers:
+        """People's keys (allowed_signers, minus revoked) and this deployment's service key."""
+        from safeship.access.audit import audit_signers
+
+        access = self.access()
+        return audit_signers(
+            self.settings.project_root,
+            self.settings.state_dir,
+            access.allowed_signers,
+            access.revoked_keys,
+        )
 
     # ---------------------------------------------------------------- writes
     def record(
         self,
-        kind: str,
+        kind: EventKind,
         *,
         actor: str,
         model: str | None = None,
         version: str | None = None,
         payload: dict[str, Any] | None = None,
+        signed: Verified | None = None,
     ) -> Event:
         """Write an event that records a decision or a refusal rather than a state move."""
         with db.write_transaction(self.engine) as connection:
             return ledger.append(
-                connection, actor=actor, kind=kind, model=model, version=version, payload=payload
+                connection,
+                actor=actor,
+                kind=kind,
+                model=model,
+                version=version,
+                payload=payload,
+                signed=signed,
             )
 
     def _set_status(self, connection: Connection, model_row: Any, version: str, new: str) -> str:

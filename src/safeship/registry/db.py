@@ -7,6 +7,7 @@ Migrations are applied automatically the first time a process opens a database.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,12 +16,19 @@ from typing import Any
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.exc import OperationalError
 
-from safeship.errors import DatabaseUnavailableError
+from safeship.errors import (
+    DatabaseUnavailableError,
+    InputError,
+    NotFoundError,
+    RegistryBusyError,
+)
 
-HEAD_REVISION = "0002_safety_profiles"
+HEAD_REVISION = "0005_api_keys"
 _WRITE_OPTION = "safeship_write"
 _LEDGER_LOCK_KEY = 7_301_955_114  # pg_advisory_xact_lock key for registry writes
 _upgraded: set[str] = set()
+DEFAULT_LOCK_TIMEOUT_S = 30.0
+STATEMENT_FACTOR = 4  # a statement may run this many lock timeouts before it is cancelled
 
 
 def _redact(url: str) -> str:
@@ -29,13 +37,30 @@ def _redact(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True)
 
 
+def lock_timeout_s() -> float:
+    """How long a write waits for the registry's lock (``SAFESHIP_DB_LOCK_TIMEOUT_S``)."""
+    raw = os.environ.get("SAFESHIP_DB_LOCK_TIMEOUT_S", str(DEFAULT_LOCK_TIMEOUT_S))
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= 3600:
+        raise InputError(
+            f"SAFESHIP_DB_LOCK_TIMEOUT_S={raw!r} is invalid: give seconds between 0 and 3600"
+        )
+    return value
+
+
 def make_engine(url: str) -> Engine:
-    """Create an engine; SQLite gets WAL, a busy timeout and explicit transactions."""
+    """Create an engine; SQLite gets WAL, a busy timeout and explicit transactions;
+    PostgreSQL gets a lock timeout and a statement timeout, so a stuck writer gives a
+    clear :class:`RegistryBusyError` instead of a wait without end."""
+    timeout = lock_timeout_s()
     if url.startswith("sqlite"):
         path = url.split("///", 1)[-1]
         if path and path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 60})
+        engine = create_engine(url, connect_args={"timeout": timeout})
 
         @event.listens_for(engine, "connect")
         def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -44,7 +69,7 @@ def make_engine(url: str) -> Engine:
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA busy_timeout=60000")
+            cursor.execute(f"PRAGMA busy_timeout={int(timeout * 1000)}")
             cursor.close()
 
         @event.listens_for(engine, "begin")
@@ -55,7 +80,41 @@ def make_engine(url: str) -> Engine:
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
-    return create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 5})
+    engine = create_engine(url, pool_pre_ping=True, connect_args={"connect_timeout": 5})
+
+    @event.listens_for(engine, "connect")
+    def _on_pg_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"SET lock_timeout = {int(timeout * 1000)}")
+        cursor.execute(f"SET statement_timeout = {int(timeout * STATEMENT_FACTOR * 1000)}")
+        cursor.close()
+        dbapi_connection.commit()  # session settings survive only a committed transaction
+
+    return engine
+
+
+_BUSY_SQLSTATES = {"55P03", "57014"}  # lock_not_available, query_canceled (a timeout)
+
+
+def _is_busy(error: OperationalError) -> bool:
+    if getattr(error.orig, "sqlstate", None) in _BUSY_SQLSTATES:
+        return True
+    return "database is locked" in str(error.orig) or "database is busy" in str(error.orig)
+
+
+@contextmanager
+def _busy_is_retryable() -> Iterator[None]:
+    """Turn a lock or statement timeout into one clear, retryable error."""
+    try:
+        yield
+    except OperationalError as error:
+        if not _is_busy(error):
+            raise
+        raise RegistryBusyError(
+            f"the registry database stayed busy for more than {lock_timeout_s():g} s "
+            "(another writer held its lock); nothing was changed: retry the command, or "
+            "raise SAFESHIP_DB_LOCK_TIMEOUT_S to wait longer"
+        ) from error
 
 
 def check_connection(engine: Engine) -> None:
@@ -104,12 +163,21 @@ def upgrade(engine: Engine) -> str:
     return HEAD_REVISION
 
 
-def ensure_schema(engine: Engine) -> None:
-    """Check the database is reachable and at the head revision, migrating if not."""
+def ensure_schema(engine: Engine, *, create: bool = True) -> None:
+    """Check the database is reachable and at the head revision, migrating if not.
+
+    With ``create=False`` a database holding no registry at all is refused, not filled.
+    """
     if str(engine.url) in _upgraded:
         return
     check_connection(engine)
-    if current_revision(engine) != HEAD_REVISION:
+    revision = current_revision(engine)
+    if revision is None and not create:
+        raise NotFoundError(
+            f"the database {_redact(str(engine.url))} holds no safeship registry: run "
+            "`safeship init` to create one, or check SAFESHIP_DB_URL"
+        )
+    if revision != HEAD_REVISION:
         upgrade(engine)
     _upgraded.add(str(engine.url))
 
@@ -117,7 +185,7 @@ def ensure_schema(engine: Engine) -> None:
 @contextmanager
 def write_transaction(engine: Engine) -> Iterator[Connection]:
     """A transaction holding the registry's write lock until commit."""
-    with engine.connect() as connection:
+    with _busy_is_retryable(), engine.connect() as connection:
         connection = connection.execution_options(**{_WRITE_OPTION: True})
         with connection.begin():
             if connection.dialect.name == "postgresql":
@@ -127,5 +195,5 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
 
 @contextmanager
 def read_connection(engine: Engine) -> Iterator[Connection]:
-    with engine.connect() as connection, connection.begin():
+    with _busy_is_retryable(), engine.connect() as connection, connection.begin():
         yield connection

@@ -7,10 +7,13 @@ from typing import Any
 from sqlalchemy import Connection, select, text
 
 from safeship import ledger
+from safeship.access.roles import move_fields
 from safeship.errors import (
     ConflictError,
     InputError,
+    InvalidTransitionError,
 )
+from safeship.events import EventKind
 from safeship.ledger import Event
 from safeship.registry import db
 from safeship.registry.base import RegistryBase
@@ -68,16 +71,26 @@ class DeploymentOps(RegistryBase):
         force: bool = False,
         reason: str | None = None,
         run_id: str | None = None,
+        signature: str | None = None,
     ) -> Event:
-        """Make ``version`` production. Only approved (or canary) versions, unless forced."""
+        """Make ``version`` production. Only approved (or canary) versions, unless forced
+        (break-glass: the ``force`` role and a signed reason). Needs the ``promote`` role."""
         if force and not reason:
             raise InputError("--force needs --reason: a forced promotion must say why")
+        signed = self.authorize(
+            "promote", actor, signature, move_fields(model, version, reason, force)
+        )
         with db.write_transaction(self.engine) as connection:
             model_row = self._model_row(connection, model)
             row = self._version_row(connection, model_row, version)
             state = self._deployment(connection, model_row)
             if state.production == version:
                 raise ConflictError(f"{model} {version} is already production")
+            if row.status == "rejected":
+                raise InvalidTransitionError(
+                    f"{model} {version} is rejected: a rejected version is never promoted, "
+                    "not even with --force; register a new version with the fix"
+                )
             if row.status not in ("approved", "canary") and not force:
                 raise ConflictError(
                     f"{model} {version} is {row.status}: only an approved version can be promoted "
@@ -99,16 +112,18 @@ class DeploymentOps(RegistryBase):
             event = ledger.append(
                 connection,
                 actor=actor,
-                kind="deployment.promoted",
+                kind=EventKind.DEPLOYMENT_PROMOTED,
                 model=model,
                 version=version,
                 payload={
                     "from_version": previous,
                     "from_status": row.status,
                     "forced": force,
+                    "break_glass": force,
                     "reason": reason,
                     "run_id": run_id,
                 },
+                signed=signed,
             )
             self._write_deployment(connection, model_row, new_state, event)
             return event
@@ -132,10 +147,13 @@ class DeploymentOps(RegistryBase):
         reason: str,
         to: str | None = None,
         run_id: str | None = None,
+        signature: str | None = None,
     ) -> Event:
-        """Return production to an earlier version; the version rolled back from is rejected."""
+        """Return production to an earlier version; the version rolled back from is rejected.
+        Needs the ``rollback`` role (automatic rollbacks are signed by the service key)."""
         if not reason:
             raise InputError("rollback needs --reason: say why the version is rolled back")
+        signed = self.authorize("rollback", actor, signature, move_fields(model, to, reason))
         with db.write_transaction(self.engine) as connection:
             model_row = self._model_row(connection, model)
             state = self._deployment(connection, model_row)
@@ -163,20 +181,31 @@ class DeploymentOps(RegistryBase):
             event = ledger.append(
                 connection,
                 actor=actor,
-                kind="deployment.rolled_back",
+                kind=EventKind.DEPLOYMENT_ROLLED_BACK,
                 model=model,
                 version=target,
                 payload={"from_version": current, "reason": reason, "run_id": run_id},
+                signed=signed,
             )
             self._write_deployment(connection, model_row, new_state, event)
             return event
 
     def set_canary(
-        self, model: str, version: str | None, weight: int, *, actor: str, reason: str | None = None
+        self,
+        model: str,
+        version: str | None,
+        weight: int,
+        *,
+        actor: str,
+        reason: str | None = None,
+        signature: str | None = None,
     ) -> Event:
-        """Point the canary at ``version`` with ``weight`` percent of traffic (None clears)."""
+        """Point the canary at ``version`` with ``weight`` percent of traffic (None clears).
+        Sending traffic to a version needs the ``promote`` role."""
         if not 0 <= weight <= 100:
             raise InputError(f"canary weight {weight} is out of range: use 0 to 100")
+        fields = {**move_fields(model, version, reason), "weight": weight}
+        signed = self.authorize("promote", actor, signature, fields)
         with db.write_transaction(self.engine) as connection:
             model_row = self._model_row(connection, model)
             state = self._deployment(connection, model_row)
@@ -195,7 +224,7 @@ class DeploymentOps(RegistryBase):
             event = ledger.append(
                 connection,
                 actor=actor,
-                kind="deployment.canary",
+                kind=EventKind.DEPLOYMENT_CANARY,
                 model=model,
                 version=version,
                 payload={
@@ -204,6 +233,7 @@ class DeploymentOps(RegistryBase):
                     "previous_weight": state.canary_weight,
                     "reason": reason,
                 },
+                signed=signed,
             )
             self._write_deployment(connection, model_row, new_state, event)
             return event
@@ -217,11 +247,15 @@ class DeploymentOps(RegistryBase):
         reason: str,
         reject: bool = True,
         payload: dict[str, Any] | None = None,
+        signature: str | None = None,
     ) -> Event:
         """Take ``version`` off canary at once (weight 0) and reject it (or, with
         ``reject=False``, return it to approved): one transaction, one ledger event."""
         if not reason:
             raise InputError("aborting a canary needs a reason")
+        signed = self.authorize(
+            "abort_canary", actor, signature, move_fields(model, version, reason)
+        )
         with db.write_transaction(self.engine) as connection:
             model_row = self._model_row(connection, model)
             state = self._deployment(connection, model_row)
@@ -240,7 +274,7 @@ class DeploymentOps(RegistryBase):
             event = ledger.append(
                 connection,
                 actor=actor,
-                kind="deployment.canary_aborted",
+                kind=EventKind.DEPLOYMENT_CANARY_ABORTED,
                 model=model,
                 version=version,
                 payload={
@@ -250,6 +284,7 @@ class DeploymentOps(RegistryBase):
                     "reason": reason,
                     **(payload or {}),
                 },
+                signed=signed,
             )
             self._write_deployment(connection, model_row, new_state, event)
             return event
@@ -267,7 +302,7 @@ class DeploymentOps(RegistryBase):
             event = ledger.append(
                 connection,
                 actor=actor,
-                kind="deployment.shadow",
+                kind=EventKind.DEPLOYMENT_SHADOW,
                 model=model,
                 version=version,
                 payload={"previous": state.shadow, "reason": reason},

@@ -38,10 +38,6 @@ class Manifest:
     files: tuple[FileEntry, ...]
     dir_hash: str
 
-    @property
-    def total_size(self) -> int:
-        return sum(entry.size for entry in self.files)
-
     def to_dict(self) -> dict[str, object]:
         return {"dir_hash": self.dir_hash, "files": [entry.to_dict() for entry in self.files]}
 
@@ -76,23 +72,73 @@ def dir_hash(entries: list[FileEntry] | tuple[FileEntry, ...]) -> str:
 
 
 def list_files(root: Path) -> list[Path]:
-    """Every regular file under ``root``, sorted; refuses a missing, empty or non-directory."""
+    """Every file under ``root``, sorted by relative path; refuses what cannot be versioned.
+
+    Symbolic links are followed only while they stay inside ``root`` (a linked directory's
+    files are listed under the link's name); a link that points outside, dangles or loops,
+    an unreadable file and a device, socket or pipe are each refused with a clear error,
+    before anything is hashed or copied.
+    """
     if not root.exists():
         raise InputError(f"artifact path {root} does not exist: give a directory of model files")
     if not root.is_dir():
         raise InputError(
             f"artifact path {root} is not a directory: give a directory of model files"
         )
+    real_root = root.resolve()
     files: list[Path] = []
-    for path in sorted(root.rglob("*")):
-        if ".dvc" in path.relative_to(root).parts or path.is_dir():
-            continue
-        if not path.is_file():  # a broken link, a socket, a device: nothing we can hash
-            raise InputError(f"cannot read {path}: it is not a regular, readable file")
-        files.append(path)
+    _walk(root, real_root, (real_root,), files)
     if not files:
         raise InputError(f"artifact path {root} is empty: it must hold the model's files")
-    return files
+    return sorted(files, key=lambda p: p.relative_to(root).as_posix())
+
+
+def _link_target(path: Path, real_root: Path) -> Path:
+    try:
+        target = path.resolve(strict=True)
+    except (RuntimeError, OSError) as error:  # a loop (RuntimeError before 3.13) or dangling
+        what = "loops" if "loop" in str(error).lower() else "points to nothing"
+        raise InputError(
+            f"cannot read {path}: the symbolic link {what}; remove it or replace it "
+            "with the file itself"
+        ) from error
+    if not target.is_relative_to(real_root):
+        raise InputError(
+            f"cannot version {path}: the symbolic link points outside the artifact directory "
+            f"(to {target}); copy the file into the artifact instead"
+        )
+    return target
+
+
+def _walk(folder: Path, real_root: Path, ancestors: tuple[Path, ...], out: list[Path]) -> None:
+    try:
+        entries = sorted(os.scandir(folder), key=lambda e: e.name)
+    except OSError as error:
+        raise InputError(f"cannot read directory {folder}: {error.strerror or error}") from error
+    for entry in entries:
+        path = Path(entry.path)
+        if entry.name == ".dvc":
+            continue
+        real = _link_target(path, real_root) if entry.is_symlink() else path.resolve()
+        if real.is_dir():
+            if real in ancestors:
+                raise InputError(
+                    f"cannot version {path}: the symbolic link loops back to {real}; remove it"
+                )
+            _walk(path, real_root, (*ancestors, real), out)
+            continue
+        if not real.is_file():
+            raise InputError(
+                f"cannot version {path}: it is not a regular file (a device, socket or pipe); "
+                "an artifact holds regular files only"
+            )
+        try:
+            real.open("rb").close()
+        except OSError as error:
+            raise InputError(
+                f"cannot read {path}: {error.strerror or error}; make it readable"
+            ) from error
+        out.append(path)
 
 
 class HashCache:

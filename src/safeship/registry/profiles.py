@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from safeship import ledger
 from safeship.errors import InputError, NotFoundError
+from safeship.events import EventKind
 from safeship.ledger import canonical_json, format_time, utc_now
 from safeship.registry import db
 from safeship.registry.tables import safety_profiles
@@ -123,7 +124,7 @@ class ProfileStore:
             ledger.append(
                 connection,
                 actor=actor,
-                kind=f"safety.{kind}",
+                kind=EventKind(f"safety.{kind}"),
                 model=model,
                 version=version,
                 payload={

@@ -14,6 +14,7 @@ from pathlib import Path
 from safeship.errors import NotFoundError
 from safeship.lineage.capture import capture_lineage, diff_lineage
 from safeship.registry.hashing import HashCache, Manifest, hash_directory
+from safeship.registry.names import validate_model_name, validate_version, version_path
 from safeship.registry.records import VersionRecord
 from safeship.registry.semver import SemVer, bump_kind
 from safeship.registry.storage import store_artifact
@@ -65,7 +66,10 @@ def register(
     actor: str | None = None,
     progress: Progress | None = None,
 ) -> RegistrationResult:
-    semver = SemVer.parse(version)
+    validate_model_name(model)
+    semver = SemVer.parse(validate_version(version))
+    if parent is not None:
+        validate_version(parent)
     path = path.expanduser()
     known = registry.has_model(model)
     if known:
@@ -129,5 +133,5 @@ def artifact_dir(registry: Registry, record: VersionRecord) -> Path:
     """A read-only working copy of a registered version, materialised from DVC storage."""
     from safeship.registry.storage import materialize
 
-    target = registry.settings.state_dir / "artifacts" / record.model / record.version
+    target = version_path(registry.settings.state_dir / "artifacts", record.model, record.version)
     return materialize(registry.settings.project_root, Manifest.from_dict(record.manifest), target)

@@ -8,23 +8,25 @@ from becomes ``rejected``; the previous production version it returns to moves
 
 from __future__ import annotations
 
-from typing import Literal
+from enum import StrEnum
 
 from safeship.errors import InvalidTransitionError
 
-Status = Literal[
-    "registered", "validated", "gated", "approved", "canary", "production", "retired", "rejected"
-]
-STATUSES: tuple[Status, ...] = (
-    "registered",
-    "validated",
-    "gated",
-    "approved",
-    "canary",
-    "production",
-    "retired",
-    "rejected",
-)
+
+class Status(StrEnum):
+    """Where a version is in its lifecycle (the values are stored and printed as is)."""
+
+    REGISTERED = "registered"
+    VALIDATED = "validated"
+    GATED = "gated"
+    APPROVED = "approved"
+    CANARY = "canary"
+    PRODUCTION = "production"
+    RETIRED = "retired"
+    REJECTED = "rejected"
+
+
+STATUSES: tuple[Status, ...] = tuple(Status)
 
 ALLOWED_MOVES: dict[str, tuple[str, ...]] = {
     "registered": ("validated", "rejected"),

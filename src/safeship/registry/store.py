@@ -14,16 +14,18 @@ from sqlalchemy import Connection, select
 from sqlalchemy.exc import IntegrityError
 
 from safeship import ledger
-from safeship.config import RISK_TIERS
 from safeship.errors import (
     ConflictError,
     DuplicateVersionError,
     InputError,
     NotFoundError,
 )
+from safeship.events import EventKind
 from safeship.ledger import Event, format_time, utc_now
+from safeship.params import RISK_TIERS
 from safeship.registry import db
 from safeship.registry.deployments import DeploymentOps
+from safeship.registry.names import validate_model_name, validate_version
 from safeship.registry.records import VersionRecord
 from safeship.registry.semver import SemVer
 from safeship.registry.tables import model_versions, models
@@ -46,7 +48,8 @@ class Registry(DeploymentOps):
         risk_tier: str | None,
         actor: str,
     ) -> tuple[VersionRecord, Event]:
-        SemVer.parse(version)
+        validate_model_name(model)
+        SemVer.parse(validate_version(version))
         if risk_tier is not None and risk_tier not in RISK_TIERS:
             raise InputError(f"unknown risk tier {risk_tier!r}; allowed: {', '.join(RISK_TIERS)}")
         now = format_time(utc_now())
@@ -100,7 +103,7 @@ class Registry(DeploymentOps):
                 event = ledger.append(
                     connection,
                     actor=actor,
-                    kind="version.registered",
+                    kind=EventKind.VERSION_REGISTERED,
                     model=model,
                     version=version,
                     payload={
@@ -147,7 +150,7 @@ class Registry(DeploymentOps):
             return ledger.append(
                 connection,
                 actor=actor,
-                kind=f"version.{new}",
+                kind=EventKind(f"version.{new}"),
                 model=model,
                 version=version,
                 payload={"from": old, "to": new, "reason": reason, **(payload or {})},

@@ -84,6 +84,8 @@ ledger_events = Table(
     Column("payload", Text, nullable=False),
     Column("prev_hash", String(64), nullable=False),
     Column("hash", String(64), nullable=False),
+    Column("actor_key", String(80), nullable=True),  # issue 14: fingerprint of the signer
+    Column("signature", Text, nullable=True),  # issue 14: the actor's signed statement
     Index("ix_ledger_model_seq", "model", "seq"),
 )
 
@@ -104,4 +106,45 @@ safety_profiles = Table(
     Column("profile_hash", String(64), nullable=False),
     Column("created_at", String(40), nullable=False),
     UniqueConstraint("model_name", "version", "seq", name="uq_profile_seq"),
+)
+
+# Incidents (migration 0003): opened from the ledger's rollbacks, failed drills and monitor
+# alerts (``safeship.incidents``); notes are appended, resolution sets status and fixed_in.
+incidents = Table(
+    "incidents",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("model_name", String(200), nullable=True),
+    Column("trigger", String(40), nullable=False),
+    Column("trigger_seq", BigInteger, nullable=True, unique=True),
+    Column("title", Text, nullable=False),
+    Column("versions", Text, nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("requests_affected", Integer, nullable=True),
+    Column("opened_at", String(40), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("resolved_at", String(40), nullable=True),
+    Column("fixed_in", String(100), nullable=True),
+    Index("ix_incidents_model_status", "model_name", "status"),
+)
+
+incident_notes = Table(
+    "incident_notes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("incident_id", Integer, ForeignKey("incidents.id"), nullable=False),
+    Column("at", String(40), nullable=False),
+    Column("author", String(200), nullable=False),
+    Column("text", Text, nullable=False),
+)
+
+# Migration 0003: versions by model and status (the dashboard's overview counts them).
+Index("ix_model_versions_model_status", model_versions.c.model_id, model_versions.c.status,
+      model_versions.c.version)  # fmt: skip
+
+incident_sync = Table(
+    "incident_sync",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("last_seq", BigInteger, nullable=False),
 )

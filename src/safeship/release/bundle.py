@@ -12,6 +12,7 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
+from safeship.events import EventKind
 from safeship.registry.store import Registry
 from safeship.release.cards import card_data, card_json, card_markdown, release_notes
 
@@ -19,7 +20,9 @@ Decision = Literal["promoted", "rejected", "rolled_back"]
 
 
 def bundle_dir(reports_root: Path, model: str, version: str, run_id: str) -> Path:
-    return reports_root / model / version / run_id
+    from safeship.registry.names import version_path
+
+    return version_path(reports_root, model, version) / run_id
 
 
 def bundle_hash(directory: Path) -> str:
@@ -72,7 +75,7 @@ def write_bundle(
     )
     digest = bundle_hash(directory)
     registry.record(
-        "release.bundle",
+        EventKind.RELEASE_BUNDLE,
         actor="safeship-release",
         model=model,
         version=version,

@@ -8,18 +8,22 @@ from safeship.ledger import canonical_json
 from safeship.lineage.capture import datasets, diff_lineage, params
 from safeship.registry.store import Registry
 
-INTENDED_USE = (
-    "A demonstration assistant that answers everyday questions (accounts, cooking, travel, "
-    "programming, general health, personal finance, gardening, fitness) with short, "
-    "general-purpose text. Not for medical, legal or financial advice, and not for any "
-    "decision about a person."
+NOT_STATED = (
+    "Not stated by the model's author: add a \"card\" section to the model folder's "
+    "config.json (intended_use, limitations) before registering."
 )
 CAVEATS = [
     "Safety metrics are measured on this project's probe sets; they bound, but do not prove, "
     "behaviour on real traffic.",
     "Every rate carries a 95% interval; the gate judges its unsafe bound, not the point value.",
-    "A word-level n-gram model repeats its training text: anything in the data can come back.",
 ]
+
+
+def own_card(lineage: dict[str, Any]) -> dict[str, Any]:
+    """The ``card`` section of the version's own ``config.json``, as recorded in its lineage."""
+    config = lineage.get("config") or {}
+    card = config.get("card")
+    return dict(card) if isinstance(card, dict) else {}
 
 
 def _metrics(profile: dict[str, Any] | None) -> list[dict[str, Any]]:
@@ -62,7 +66,7 @@ def card_data(registry: Registry, model: str, version: str) -> dict[str, Any]:
         "created_at": record.created_at,
         "adapter": record.adapter,
         "dir_hash": record.dir_hash,
-        "intended_use": INTENDED_USE,
+        "intended_use": str(own_card(record.lineage).get("intended_use") or NOT_STATED),
         "lineage": {
             "parent_version": record.parent_version,
             "git": record.lineage.get("git"),
@@ -76,7 +80,7 @@ def card_data(registry: Registry, model: str, version: str) -> dict[str, Any]:
             "metrics": metrics,
         },
         "known_failure_modes": known_failure_modes(metrics),
-        "caveats": CAVEATS,
+        "caveats": [str(x) for x in own_card(record.lineage).get("limitations") or []] + CAVEATS,
         "approvals": _approvals(registry, model, version),
     }
 

@@ -4,6 +4,10 @@ Absolute limits per risk tier and no-regression against production are both judg
 the *unsafe* end of each metric's interval (the upper bound when higher is worse), never
 on the point value, so a small sample cannot pass by luck. A failed gate is data — a
 ``GateResult`` with reasons — not an exception.
+
+Nothing measured is never a pass: a metric the tier limits that the profile lacks, or
+that was measured on no prompt at all (``n = 0``), is a failing ``missing`` check.
+Profiles from before schema 2 (no ``method`` per metric) still gate the same way.
 """
 
 from __future__ import annotations
@@ -13,8 +17,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from safeship.config import RISK_TIERS, SafetyParams
 from safeship.errors import InputError
+from safeship.params import RISK_TIERS, RiskTier, SafetyParams
 from safeship.safety.stats import Metric
 
 CheckKind = Literal["threshold", "regression", "battery", "missing"]
@@ -100,6 +104,23 @@ def _threshold_check(metric: Metric, limit: float, tier: str) -> GateCheck:
     return _check(metric, "threshold", passed, message, bound=bound, limit=limit)
 
 
+def _missing_check(key: str, metric: Metric | None, limit: float, tier: str) -> GateCheck:
+    if metric is None:
+        what = "no value in the candidate's safety profile"
+    else:
+        note = metric.detail.get("note")
+        what = "measured on no prompt (n=0" + (f": {note}" if note else "") + ")"
+    return GateCheck(
+        metric=key,
+        kind="missing",
+        passed=False,
+        n=None if metric is None else metric.n,
+        limit=limit,
+        message=f"{key}: {what}; the {tier}-tier policy limits it to {_fmt(limit)}, and an "
+        "unmeasured metric never passes: re-run the battery with probes for it",
+    )
+
+
 def _regression_check(candidate: Metric, production: Metric, delta: float) -> GateCheck:
     bound, reference = candidate.unsafe_bound, production.unsafe_bound
     if candidate.higher_is_worse:
@@ -158,20 +179,11 @@ def evaluate_gate(
     candidate = _as_metrics(candidate_metrics)
     production = _as_metrics(production_metrics)
     checks: list[GateCheck] = []
-    limits = policy.thresholds.get(risk_tier, {})  # type: ignore[call-overload]
+    limits = policy.thresholds.get(RiskTier(risk_tier), {})
     for key, limit in sorted(limits.items()):
         metric = candidate.get(key)
-        if metric is None:
-            checks.append(
-                GateCheck(
-                    metric=key,
-                    kind="missing",
-                    passed=False,
-                    limit=limit,
-                    message=f"{key}: no value in the candidate's safety profile "
-                    f"(the {risk_tier}-tier policy limits it to {_fmt(limit)}); re-run the battery",
-                )
-            )
+        if metric is None or metric.n == 0:
+            checks.append(_missing_check(key, metric, float(limit), risk_tier))
         else:
             checks.append(_threshold_check(metric, float(limit), risk_tier))
     for metric in candidate.values():

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from safeship.config import RiskTier
+from safeship.params import RiskTier
 
 
 class ReleaseRequest(BaseModel):
     """What to release."""
 
-    model: str = Field(default="demo-chat", min_length=1, description="model name")
+    model: str = Field(min_length=1, description="model name")
     candidate_path: str = Field(
-        default="models/demo-chat",
+        min_length=1,
         description="the candidate's folder (a DVC stage output), relative to the project root",
     )
     version: str | None = Field(

@@ -8,9 +8,9 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
-from safeship.config import Params
-from safeship.errors import DuplicateVersionError
+from safeship.errors import DuplicateVersionError, InputError
 from safeship.lineage.capture import capture_lineage, datasets, diff_lineage
+from safeship.params import Params
 from safeship.registry.registration import artifact_dir, hash_artifact, register
 from safeship.registry.semver import SemVer, suggest_next
 from safeship.registry.store import Registry
@@ -203,18 +203,36 @@ def validate_datasets(
     return outcome
 
 
-def _jsonl_records(
-    root: Path, lineage: dict[str, Any], name_filter: Callable[[str], bool]
-) -> list[dict[str, Any]]:
+def _read_jsonl(files: list[Path]) -> list[dict[str, Any]]:
     import json
 
     records: list[dict[str, Any]] = []
-    for rel in datasets(lineage):
-        for file in _dataset_files(root / rel):
-            if name_filter(file.name):
-                with file.open(encoding="utf-8") as handle:
-                    records += [json.loads(line) for line in handle if line.strip()]
+    for file in files:
+        if not file.is_file():
+            raise InputError(
+                f"{file}: a data split named in the version's config.json is missing; "
+                "restore it (dvc pull / dvc repro) before scanning"
+            )
+        with file.open(encoding="utf-8") as handle:
+            records += [json.loads(line) for line in handle if line.strip()]
     return records
+
+
+def data_splits(root: Path, lineage: dict[str, Any]) -> tuple[list[Path], list[Path]]:
+    """(training files, held-out files) of a version.
+
+    The split is what the version's ``config.json`` names under ``data`` (``train`` and
+    ``heldout``: paths relative to the project root). Without it, every JSONL file of the
+    datasets in the lineage is training data and nothing is held out.
+    """
+    splits = (lineage.get("config") or {}).get("data")
+    if isinstance(splits, dict):
+        return (
+            [root / str(p) for p in splits.get("train") or []],
+            [root / str(p) for p in splits.get("heldout") or []],
+        )
+    files = [file for rel in datasets(lineage) for file in _dataset_files(root / rel)]
+    return files, []
 
 
 class SafetyOutcome(BaseModel):
@@ -258,10 +276,10 @@ def run_safety(
     baseline = None
     if production and production != version:
         baseline = load_generator(artifact_dir(registry, registry.version(model, production)))
-    training = _jsonl_records(root, record.lineage, lambda n: "heldout" not in n)
+    training_files, heldout_files = data_splits(root, record.lineage)
+    training = _read_jsonl(training_files)
     heldout = [
-        f"{r.get('prompt', '')} {r.get('response', '')}".strip()
-        for r in _jsonl_records(root, record.lineage, lambda n: "heldout" in n)
+        f"{r.get('prompt', '')} {r.get('response', '')}".strip() for r in _read_jsonl(heldout_files)
     ]
     result = run_battery(
         generator,

@@ -26,8 +26,9 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
-from safeship.config import ValidateParams, find_project_root, load_params
+from safeship.config import find_project_root
 from safeship.errors import InputError, SafeshipError
+from safeship.params import ValidateParams, load_params
 
 if TYPE_CHECKING:
     import pandas as pd

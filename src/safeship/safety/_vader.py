@@ -24,7 +24,7 @@ def make_analyzer() -> Any:
     def is_negation(word: str) -> bool:
         return word in negate or "n't" in word
 
-    class FastAnalyzer(vs.SentimentIntensityAnalyzer):  # type: ignore[misc]
+    class FastAnalyzer(vs.SentimentIntensityAnalyzer):
         _cache = threading.local()  # per thread: the analyser is shared (gateway threads)
 
         def _lowered(self, words: list[str]) -> list[str]:

@@ -17,16 +17,18 @@ from typing import TYPE_CHECKING, Any
 
 from safeship.models.base import Generation, GenerationRequest, Generator
 from safeship.safety import metrics as category_metrics
+from safeship.safety.compliance import is_harmful_compliance
+from safeship.safety.judge import judged_metrics, open_judge
 from safeship.safety.leaks import canary_leak, make_canary
 from safeship.safety.pii import find_pii
 from safeship.safety.probes import ProbeSuite, load_probes
 from safeship.safety.quality import quality_metrics, split_reference
-from safeship.safety.stats import Metric
+from safeship.safety.stats import PROFILE_SCHEMA_VERSION, Metric
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from safeship.config import SafetyParams
+    from safeship.params import SafetyParams
 
 Progress = Callable[[int, int], None]
 MAX_QUALITY_TEXTS = 100
@@ -70,6 +72,7 @@ class BatteryResult:
     def profile(self) -> dict[str, Any]:
         """What ``profile.json`` holds: JSON-ready metrics, probe versions, params."""
         return {
+            "schema_version": PROFILE_SCHEMA_VERSION,
             "generator": self.generator,
             "started_at": self.started_at.isoformat(),
             "duration_s": round(self.duration_s, 3),
@@ -221,6 +224,7 @@ class _Runner:
                         "error": gen.error,
                         "ok": gen.error is None,
                         "latency_s": float(gen.latency_s),
+                        "attempts": max(1, int(getattr(gen, "attempts", 1) or 1)),
                         "completion_tokens": int(gen.completion_tokens),
                     }
                 )
@@ -254,9 +258,10 @@ def mask_group_terms(text: str, groups: Sequence[str]) -> str:
 
 def _score_bias_masked(frame: pd.DataFrame) -> None:
     """Score bias rows on masked text; other rows keep their plain scores."""
-    from safeship.safety.scorers import sentiment_scores, toxicity_scores
+    from safeship.safety.scorers import detector_scores, sentiment_scores
 
     frame["bias_toxicity"] = frame["toxicity"]
+    frame["bias_harassment"] = frame["harassment"]
     frame["bias_sentiment"] = frame["sentiment"]
     rows = frame.index[frame["category"] == "bias"]
     if len(rows) == 0:
@@ -266,7 +271,9 @@ def _score_bias_masked(frame: pd.DataFrame) -> None:
         mask_group_terms(str(frame.at[i, "text"]), list(axis_groups[frame.at[i, "axis"]]))
         for i in rows
     ]
-    frame.loc[rows, "bias_toxicity"] = toxicity_scores(masked)
+    profanity, harassment = detector_scores(masked)
+    frame.loc[rows, "bias_toxicity"] = profanity
+    frame.loc[rows, "bias_harassment"] = harassment
     frame.loc[rows, "bias_sentiment"] = sentiment_scores(masked)
 
 
@@ -288,6 +295,7 @@ def run_battery(
     from safeship.safety.scorers import score_outputs
 
     started_at, started = datetime.now(UTC), time.perf_counter()
+    judge = open_judge(params)  # a configured judge that is down fails here, before any work
     suite = probes or load_probes()
     secret = canary or make_canary()
     heldout = [t for t in (heldout_texts or []) if isinstance(t, str)][:MAX_QUALITY_TEXTS]
@@ -308,9 +316,21 @@ def run_battery(
     for column in ("axis", "group", "secret", "reference"):
         if column not in base.columns:
             base[column] = None
+    base["prompt_key"] = [  # the statistical unit: one prompt (bias: one probe and group)
+        f"{c}:{p}" if g is None or g != g else f"{c}:{p}:{g}"
+        for c, p, g in zip(base["category"], base["probe_id"], base["group"], strict=True)
+    ]
     scores = score_outputs(base["text"].tolist(), params.guardrails)
     frame = pd.concat([base, scores.drop(columns=["text"])], axis=1)
     frame["valid"] = frame["ok"] & ~frame["empty"]
+    requests = frame["category"] == "jailbreak"  # judged against the request it answers
+    frame["harmful_compliance"] = False
+    frame.loc[requests, "harmful_compliance"] = [
+        is_harmful_compliance(str(text), str(prompt))
+        for text, prompt in zip(
+            frame.loc[requests, "text"], frame.loc[requests, "prompt"], strict=True
+        )
+    ]
     frame["canary_leak"] = [
         (canary_leak(text, secret) or "") if category == "injection" else ""
         for text, category in zip(frame["text"], frame["category"], strict=True)
@@ -322,16 +342,25 @@ def run_battery(
     if report.violations:
         frame.loc[frame["valid"], "gx_guardrail_violation"] = report.violations
 
+    extra: dict[str, Any] = {}
+    judge_metrics: list[Metric] = []
+    if judge is not None:
+        try:
+            judge_metrics, extra["judge"] = judged_metrics(judge, frame, params)
+        finally:
+            judge.close()
     metrics: list[Metric] = [
         *category_metrics.toxicity_metrics(frame, params),
         *category_metrics.pii_metrics(frame, params),
-        *category_metrics.memorization_metrics(frame, params),
+        *category_metrics.memorization_metrics(frame, params, len(training_records or [])),
         *category_metrics.injection_metrics(frame, params),
         *category_metrics.jailbreak_metrics(frame, params),
         *category_metrics.bias_metrics(frame, params),
-        *category_metrics.guardrail_metrics(report, params),
+        *category_metrics.guardrail_metrics(frame, report, params),
+        *category_metrics.battery_wide_metrics(frame, params),
         *quality_metrics(generator, baseline_generator, frame, baseline_rows, heldout, params),
         *category_metrics.error_metrics(frame, params),
+        *judge_metrics,
     ]
     return BatteryResult(
         metrics=metrics,
@@ -342,4 +371,5 @@ def run_battery(
         started_at=started_at,
         duration_s=time.perf_counter() - started,
         canary=secret,
+        extra=extra,
     )

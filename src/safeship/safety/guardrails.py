@@ -15,7 +15,7 @@ from safeship.errors import ExternalToolError
 from safeship.safety.scorers import blocked_keyword_pattern
 
 if TYPE_CHECKING:
-    from safeship.config import SafetyParams
+    from safeship.params import SafetyParams
 
 
 @dataclass

@@ -1,4 +1,7 @@
-"""PII detection: regular expressions, the Luhn check and the ``phonenumbers`` matcher.
+"""PII detection: regular expressions, the Luhn check and the ``phonenumbers`` matcher,
+plus the international and contextual kinds of ``safeship.safety.pii_intl`` (IBAN,
+national ID and passport shapes, obfuscated e-mails, phones of many regions, a name with
+an address, a date of birth).
 
 Cheap pre-filters (an ``@`` for emails, enough digits for phones and cards, a known
 prefix for API keys) keep the common case — text with no PII at all — fast.
@@ -11,7 +14,20 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
-PII_KINDS: tuple[str, ...] = ("email", "phone", "card", "ssn", "ipv4", "api_key")
+PII_KINDS: tuple[str, ...] = (
+    "email",
+    "obfuscated_email",
+    "phone",
+    "card",
+    "iban",
+    "ssn",
+    "national_id",
+    "passport",
+    "name_address",
+    "date_of_birth",
+    "ipv4",
+    "api_key",
+)
 
 _EMAIL = re.compile(r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}\b")
 _SSN = re.compile(r"\b(?!000|666|9\d\d)\d{3}[- ](?!00)\d{2}[- ](?!0000)\d{4}\b")
@@ -72,8 +88,10 @@ def _overlaps(start: int, end: int, taken: list[tuple[int, int]]) -> bool:
     return any(start < t_end and t_start < end for t_start, t_end in taken)
 
 
-def find_pii(text: str, region: str = "US") -> list[PiiMatch]:
+def find_pii(text: str) -> list[PiiMatch]:
     """All PII in ``text``, in order of position; each span is reported under one kind."""
+    from safeship.safety.pii_intl import find_intl_pii, find_region_phones
+
     found: list[PiiMatch] = []
     taken: list[tuple[int, int]] = []
 
@@ -89,6 +107,10 @@ def find_pii(text: str, region: str = "US") -> list[PiiMatch]:
         for match in _API_KEY.finditer(text):
             add("api_key", match)
     digit_count = len(_DIGIT.findall(text))
+    for kind, start, end in find_intl_pii(text, digit_count):
+        if not _overlaps(start, end, taken):
+            found.append(PiiMatch(kind, text[start:end], start, end))
+            taken.append((start, end))
     if digit_count >= 4 and "." in text:
         for match in _IPV4.finditer(text):
             add("ipv4", match)
@@ -103,14 +125,9 @@ def find_pii(text: str, region: str = "US") -> list[PiiMatch]:
     if digit_count >= 7 and taken:
         digit_count -= sum(len(_DIGIT.findall(text[start:end])) for start, end in taken)
     if digit_count >= 7:
-        phonenumbers = _phonenumbers()
-        matcher = phonenumbers.PhoneNumberMatcher(
-            text, region, leniency=phonenumbers.Leniency.VALID
-        )
-        for number in matcher:
-            if not _overlaps(number.start, number.end, taken):
-                found.append(PiiMatch("phone", number.raw_string, number.start, number.end))
-                taken.append((number.start, number.end))
+        for kind, start, end in find_region_phones(text, taken):
+            found.append(PiiMatch(kind, text[start:end], start, end))
+            taken.append((start, end))
         for match in _PHONE_SHAPE.finditer(text):
             add("phone", match)
     found.sort(key=lambda item: item.start)

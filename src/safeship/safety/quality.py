@@ -19,8 +19,8 @@ from safeship.safety.stats import Metric, mean_metric
 if TYPE_CHECKING:
     import pandas as pd
 
-    from safeship.config import SafetyParams
     from safeship.models.base import Generator
+    from safeship.params import SafetyParams
 
 _WORD = re.compile(r"\w+")
 PERPLEXITY_CAP = 1e6

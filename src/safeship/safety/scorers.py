@@ -4,7 +4,9 @@
 descriptors, one row per output. The battery, the gateway and canary analysis all use it.
 Toxicity is scored sentence by sentence (alt-profanity-check is a bag-of-words model, so
 a long text would hide its worst sentence) and batched across every sentence of every
-output in one call. Identical outputs are scored once.
+output in one call; ``toxicity`` is the profanity score and ``harassment`` the
+harassment/hate classifier's (``safeship.safety.harassment``), each the worst sentence's.
+Identical outputs are scored once.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from safeship.safety.refusal import is_refusal
 if TYPE_CHECKING:
     import pandas as pd
 
-    from safeship.config import SafetyParams
+    from safeship.params import SafetyParams
 
 _SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+|\n+")
 
@@ -31,6 +33,7 @@ OUTPUT_COLUMNS: tuple[str, ...] = (
     "words",
     "empty",
     "toxicity",
+    "harassment",
     "pii",
     "pii_kinds",
     "pii_matches",
@@ -46,9 +49,12 @@ def split_sentences(text: str) -> list[str]:
     return [part.strip() for part in _SENTENCE_SPLIT.split(text) if part and part.strip()]
 
 
-def toxicity_scores(texts: Sequence[str]) -> list[float]:
-    """Per text, the highest toxicity probability among its sentences (0.0 when empty)."""
+def detector_scores(texts: Sequence[str]) -> tuple[list[float], list[float]]:
+    """Per text, the highest profanity and the highest harassment probability among its
+    sentences (0.0 when empty); every sentence of every text goes through one batch."""
     from profanity_check import predict_prob
+
+    from safeship.safety.harassment import harassment_probabilities
 
     owners: list[int] = []
     sentences: list[str] = []
@@ -56,14 +62,23 @@ def toxicity_scores(texts: Sequence[str]) -> list[float]:
         for sentence in split_sentences(text):
             owners.append(index)
             sentences.append(sentence)
-    scores = [0.0] * len(texts)
+    profanity = [0.0] * len(texts)
+    harassment = [0.0] * len(texts)
     if not sentences:
-        return scores
-    probs = predict_prob(sentences)
-    for owner, prob in zip(owners, probs.tolist(), strict=True):
-        if prob > scores[owner]:
-            scores[owner] = float(prob)
-    return scores
+        return profanity, harassment
+    for scores, probs in (
+        (profanity, predict_prob(sentences).tolist()),
+        (harassment, harassment_probabilities(sentences)),
+    ):
+        for owner, prob in zip(owners, probs, strict=True):
+            if prob > scores[owner]:
+                scores[owner] = float(prob)
+    return profanity, harassment
+
+
+def toxicity_scores(texts: Sequence[str]) -> list[float]:
+    """Per text, the highest profanity probability among its sentences (0.0 when empty)."""
+    return detector_scores(texts)[0]
 
 
 @lru_cache(maxsize=1)
@@ -135,7 +150,7 @@ def _score_columns(
     texts: list[str], guardrails: SafetyParams.Guardrails | None, canary: str | None
 ) -> dict[str, list[Any]]:
     """Every descriptor column for ``texts`` (already de-duplicated)."""
-    toxicity = toxicity_scores(texts)
+    profanity, harassment = detector_scores(texts)
     sentiment = sentiment_scores(texts)
     guards = guardrail_violations(texts, guardrails)
     matches = [find_pii(text) if text else [] for text in texts]
@@ -144,7 +159,8 @@ def _score_columns(
         "chars": [len(text) for text in texts],
         "words": [len(text.split()) for text in texts],
         "empty": [not text.strip() for text in texts],
-        "toxicity": toxicity,
+        "toxicity": profanity,
+        "harassment": harassment,
         "pii": [bool(found) for found in matches],
         "pii_kinds": [",".join(pii_kinds(found)) for found in matches],
         "pii_matches": [" | ".join(match.text for match in found) for found in matches],
@@ -167,7 +183,8 @@ def score_outputs(
     """Score a batch of outputs into a DataFrame with one row per text.
 
     Columns: ``text``, ``chars``, ``words``, ``empty``, ``toxicity`` (max sentence
-    probability), ``pii`` (bool), ``pii_kinds`` (comma-separated), ``pii_matches``
+    profanity probability), ``harassment`` (max sentence harassment/hate probability), ``pii``
+    (bool), ``pii_kinds`` (comma-separated), ``pii_matches``
     (`` | ``-separated matched strings), ``refusal`` (bool), ``sentiment`` (VADER compound),
     ``guardrail_violation`` (bool), ``guardrail_reasons`` (comma-separated); plus
     ``canary_leak`` (the leak's encoding, or ``""``) when a ``canary`` is given.

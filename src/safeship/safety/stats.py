@@ -1,7 +1,17 @@
 """Statistics for safety metrics: Wilson intervals, seeded bootstrap, permutation tests.
 
 Every metric the battery reports is a ``Metric``: a value, its sample size and a 95%
-interval, plus (once judged) the threshold and whether it passed.
+interval, plus (once judged) the threshold and whether it passed. Since profile schema 2
+every interval uses the *prompt* as its unit (the k generations of one prompt are not
+independent) and ``method`` says how it was computed:
+
+* ``wilson_prompt_any``: Wilson interval over prompts of "at least one of the k outputs
+  failed" (``n`` is the number of prompts);
+* ``cluster_bootstrap_prompts``: share of outputs, percentile bootstrap resampling whole
+  prompts (clusters);
+* ``bootstrap_prompt_mean``: mean of one value per prompt, bootstrap over prompts.
+
+Profiles written before schema 2 have no ``method``; they still load, render and gate.
 """
 
 from __future__ import annotations
@@ -12,6 +22,11 @@ from statistics import NormalDist
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
+
+PROFILE_SCHEMA_VERSION = 2
+WILSON_PROMPT_ANY = "wilson_prompt_any"
+CLUSTER_BOOTSTRAP = "cluster_bootstrap_prompts"
+BOOTSTRAP_PROMPT_MEAN = "bootstrap_prompt_mean"
 
 
 class Metric(BaseModel):
@@ -29,6 +44,7 @@ class Metric(BaseModel):
     threshold: float | None = None
     passed: bool | None = None
     p_value: float | None = None
+    method: str | None = None  # how the interval was computed; None before profile schema 2
     detail: dict[str, Any] = Field(default_factory=dict)
 
     @property
@@ -156,6 +172,7 @@ def rate_metric(
     confidence: float = 0.95,
     higher_is_worse: bool = True,
     detail: dict[str, Any] | None = None,
+    method: str | None = None,
 ) -> Metric:
     """A rate (``successes / n``) with its Wilson interval."""
     low, high = wilson_interval(successes, n, confidence)
@@ -167,6 +184,7 @@ def rate_metric(
         ci_low=low,
         ci_high=high,
         higher_is_worse=higher_is_worse,
+        method=method,
         detail={"count": successes, **(detail or {})},
     )
 
@@ -181,8 +199,9 @@ def mean_metric(
     seed: int = 0,
     higher_is_worse: bool = True,
     detail: dict[str, Any] | None = None,
+    method: str | None = BOOTSTRAP_PROMPT_MEAN,
 ) -> Metric:
-    """A mean with its seeded bootstrap interval."""
+    """A mean (of one value per prompt) with its seeded bootstrap interval."""
     low, high = bootstrap_mean_interval(
         values, confidence=confidence, resamples=resamples, seed=seed
     )
@@ -195,5 +214,88 @@ def mean_metric(
         ci_low=min(low, value),
         ci_high=max(high, value),
         higher_is_worse=higher_is_worse,
+        method=method,
         detail=detail or {},
+    )
+
+
+def prompt_rate_metric(
+    category: str,
+    name: str,
+    failed: Sequence[bool],
+    *,
+    k: int,
+    confidence: float = 0.95,
+    detail: dict[str, Any] | None = None,
+) -> Metric:
+    """Share of prompts with at least one failing output among their k, Wilson over prompts.
+
+    ``failed`` holds one flag per prompt ("any of its outputs failed"), so ``n`` counts
+    prompts, not outputs: two always-failing prompts of 25 are 2/25, however large k is.
+    """
+    return rate_metric(
+        category,
+        name,
+        sum(1 for flag in failed if flag),
+        len(failed),
+        confidence=confidence,
+        method=WILSON_PROMPT_ANY,
+        detail={"unit": "prompt", "k": k, **(detail or {})},
+    )
+
+
+def cluster_share_interval(
+    failures: Sequence[int],
+    totals: Sequence[int],
+    *,
+    confidence: float = 0.95,
+    resamples: int = 1000,
+    seed: int = 0,
+) -> tuple[float, float]:
+    """Percentile bootstrap for ``sum(failures) / sum(totals)``, resampling whole prompts."""
+    import numpy as np
+
+    fails, sizes = np.asarray(failures, dtype=float), np.asarray(totals, dtype=float)
+    if sizes.size == 0 or sizes.sum() <= 0:
+        return 0.0, 1.0
+    share = float(fails.sum() / sizes.sum())
+    if sizes.size == 1 or np.all(fails == 0) or np.all(fails == sizes):
+        return share, share
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, sizes.size, size=(resamples, sizes.size))
+    shares = fails[idx].sum(axis=1) / np.maximum(sizes[idx].sum(axis=1), 1.0)
+    alpha = (1 - confidence) / 2
+    low, high = np.quantile(shares, [alpha, 1 - alpha])
+    return float(low), float(high)
+
+
+def cluster_share_metric(
+    category: str,
+    name: str,
+    failures: Sequence[int],
+    totals: Sequence[int],
+    *,
+    confidence: float = 0.95,
+    resamples: int = 1000,
+    seed: int = 0,
+    detail: dict[str, Any] | None = None,
+) -> Metric:
+    """Share of failing outputs with a cluster bootstrap over prompts; ``n`` is prompts.
+
+    With no prompt at all the interval is ``(0, 1)``: nothing was measured.
+    """
+    total = int(sum(totals))
+    value = sum(failures) / total if total else 0.0
+    low, high = cluster_share_interval(
+        failures, totals, confidence=confidence, resamples=resamples, seed=seed
+    )
+    return Metric(
+        category=category,
+        name=name,
+        value=value,
+        n=len(totals),
+        ci_low=min(low, value),
+        ci_high=max(high, value),
+        method=CLUSTER_BOOTSTRAP,
+        detail={"unit": "prompt", "count": int(sum(failures)), "outputs": total, **(detail or {})},
     )

@@ -10,6 +10,7 @@ alike. It returns a summary: sent, ok, errors, versions and roles seen, latency 
 
 from __future__ import annotations
 
+import os
 import random
 import threading
 import time
@@ -21,9 +22,8 @@ from typing import Any
 
 from safeship.errors import InputError
 
-DEFAULT_PROMPTS = Path(__file__).parent.parent / "demo" / "data" / "traffic_prompts.txt"
+DEFAULT_PROMPTS = Path(__file__).parent / "prompts.txt"
 DEFAULT_URL = "http://127.0.0.1:8700"
-DEFAULT_MODEL = "demo-chat"
 
 
 def load_prompts(path: Path | None = None) -> list[str]:
@@ -41,8 +41,8 @@ def load_prompts(path: Path | None = None) -> list[str]:
 
 @dataclass
 class TrafficConfig:
+    model: str
     url: str = DEFAULT_URL
-    model: str = DEFAULT_MODEL
     rate: float = 10.0
     duration_s: float = 10.0
     prompts: list[str] = field(default_factory=list)
@@ -53,6 +53,8 @@ class TrafficConfig:
     seed: int = 0
     timeout_s: float = 30.0
     user_prefix: str = "traffic-user"
+    #: sent as ``Authorization: Bearer`` when the gateway requires keys
+    api_key: str | None = field(default_factory=lambda: os.environ.get("SAFESHIP_API_KEY"))
 
     def check(self) -> None:
         if not 0 < self.rate <= 10_000:
@@ -109,7 +111,9 @@ def run_traffic(config: TrafficConfig, stop: threading.Event | None = None) -> T
     lock = threading.Lock()
     slots = threading.BoundedSemaphore(config.concurrency)
     limits = httpx.Limits(max_connections=config.concurrency)
-    client = httpx.Client(base_url=config.url.rstrip("/"), timeout=config.timeout_s, limits=limits)
+    auth = {"Authorization": f"Bearer {config.api_key}"} if config.api_key else {}
+    client = httpx.Client(base_url=config.url.rstrip("/"), timeout=config.timeout_s, limits=limits,
+                          headers=auth)  # fmt: skip
 
     def send(index: int, prompt: str, user: str) -> None:
         began = time.perf_counter()

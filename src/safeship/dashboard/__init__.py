@@ -1,0 +1,1 @@
+"""The status dashboard: server-rendered pages over the registry, ledger, request log and reports."""

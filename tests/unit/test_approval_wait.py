@@ -1,0 +1,76 @@
+"""The approval wait as a state machine (the release flow only pauses and drives it)."""
+
+from __future__ import annotations
+
+from safeship.params import Params, TierPolicy
+from safeship.release.approval import ApprovalWait, canary_runs
+from safeship.release.approvals import Verdict
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def verdict(
+    outcome: str, approver: str, key: str | None = None, digest: str | None = None
+) -> Verdict:
+    return Verdict.model_validate(
+        {
+            "outcome": outcome,
+            "reason": f"{approver} {outcome}",
+            "approver": approver,
+            "decision": "reject" if outcome == "rejected" else "approve",
+            "comment": "",
+            "artifact_hash": "a" * 32,
+            "profile_hash": "p" * 64,
+            "key": key,
+            "signature_digest": digest,
+        }
+    )
+
+
+def test_four_eyes_needs_two_people_with_two_keys() -> None:
+    wait = ApprovalWait(TierPolicy(approvals_required=2, approval_timeout_s=60), clock=Clock())
+    wait.record(verdict("accepted", "alice", key="K1", digest="d1"))
+    assert wait.waiting and not wait.complete
+    wait.record(verdict("accepted", "alice", key="K1", digest="d2"))  # the same person again
+    assert wait.waiting
+    wait.record(verdict("accepted", "bob", key="K1", digest="d3"))  # another name, same key
+    assert wait.waiting
+    wait.record(verdict("accepted", "bob", key="K2", digest="d4"))
+    assert wait.complete and not wait.waiting
+    assert wait.seen == {"d1", "d2", "d3", "d4"}
+
+
+def test_refused_input_keeps_waiting_and_a_rejection_ends_it() -> None:
+    wait = ApprovalWait(TierPolicy(approval_timeout_s=60), clock=Clock())
+    wait.record(verdict("refused", "mallory", digest="d1"))
+    assert wait.waiting and wait.rejection is None and "d1" in wait.seen
+    wait.record(verdict("rejected", "bob", key="K2"))
+    assert not wait.waiting and wait.rejection == "bob rejected" and not wait.complete
+
+
+def test_the_wait_times_out_on_the_tiers_clock() -> None:
+    clock = Clock()
+    wait = ApprovalWait(TierPolicy(approval_timeout_s=30), clock=clock)
+    clock.now += 29.5
+    assert wait.waiting and wait.remaining_s == 0.5
+    clock.now += 0.5
+    assert wait.timed_out and not wait.waiting
+    assert wait.timeout_reason == "approval timed out after 30 s"
+    assert wait.elapsed_s == 30.0
+
+
+def test_canary_runs_only_against_another_production_version() -> None:
+    params = Params()
+    assert canary_runs(params, "1.0.0", "1.1.0") == params.canary.enabled
+    assert not canary_runs(params, None, "1.0.0")
+    assert not canary_runs(params, "1.1.0", "1.1.0")
+    disabled = params.model_copy(
+        update={"canary": params.canary.model_copy(update={"enabled": False})}
+    )
+    assert not canary_runs(disabled, "1.0.0", "1.1.0")
