@@ -93,7 +93,7 @@ def replicas(settings: Any, count: int, mode: str, balancer: bool) -> Iterator[A
     stack = TeamStack(settings, prefect_db_url="", replicas=count,
                       gateway_port=TeamStack.free_port(), project=settings.project_root)  # fmt: skip
     stack.env.update({"SAFESHIP_DB_URL": settings.db_url, "SAFESHIP_HOME": str(settings.state_dir),
-                      "SAFESHIP_GATEWAY_FOLLOW": mode})  # fmt: skip
+                      "SAFESHIP_GATEWAY_FOLLOW": mode, "SAFESHIP_GATEWAY_AUTH": "off"})  # fmt: skip
     try:
         stack.start_replicas()
         if balancer:

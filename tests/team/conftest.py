@@ -8,8 +8,6 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from tests.flows.conftest import built_demo, prefect_api, release_project  # noqa: F401
-
 
 @pytest.fixture
 def haproxy() -> str:

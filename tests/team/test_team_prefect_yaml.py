@@ -33,7 +33,13 @@ def test_every_deployment_is_on_the_pool_and_names_a_real_flow() -> None:
 
 def test_schedules_follow_params_yaml() -> None:
     params = parse_params(
-        {"release": {"scheduled_release_cron": "15 3 * * *", "monitor_interval_s": 60}},
+        {
+            "release": {
+                "scheduled_release_cron": "15 3 * * *",
+                "monitor_interval_s": 60,
+                "scheduled": {"model": "some-chat", "candidate_path": "models/some-chat"},
+            }
+        },
         Path("params.yaml"),
     )
     document = yaml.safe_load(prefect_yaml(params))
@@ -41,4 +47,6 @@ def test_schedules_follow_params_yaml() -> None:
     assert schedules["scheduled-release"] == [{"cron": "15 3 * * *", "timezone": "UTC"}]
     assert schedules["monitor"] == [{"interval": 60}]
     assert schedules["release"] == []
+    parameters = {d["name"]: d["parameters"] for d in document["deployments"]}
+    assert parameters["scheduled-release"]["model"] == "some-chat"
     assert [s.name for s in specs(params)] == [d["name"] for d in document["deployments"]]

@@ -25,6 +25,7 @@ import pytest
 from safeship.config import Settings
 from safeship.registry.store import Registry
 from safeship.team import TeamStack
+from tests.flows.conftest import make_keys
 from tests.helpers import make_pipeline_copy, repro
 
 pytestmark = pytest.mark.slow
@@ -49,6 +50,7 @@ def team_project(
             shutil.copy2(source, root / name)
     done = repro(root, env)
     assert done.returncode == 0, done.stdout + done.stderr
+    (root / ".allowed_signers").write_text(make_keys(tmp_path / "keys"))  # signed approvals
     for args in (
         ["add", "-A"],
         ["-c", "user.email=t@x", "-c", "user.name=t", "commit", "-qm", "p"],
@@ -120,7 +122,14 @@ def test_a_release_runs_on_a_worker_with_one_release_per_model(
     team_project: tuple[TeamStack, Path],
 ) -> None:
     stack, root = team_project
-    request = {"model": "demo-chat", "version": "1.0.0", "author": "dave", "risk_tier": "medium"}
+    key = root.parent / "keys" / "alice"
+    request = {
+        "model": "demo-chat",
+        "candidate_path": "models/demo-chat",
+        "version": "1.0.0",
+        "author": "dave",
+        "risk_tier": "medium",
+    }
     first = _start_release(stack, **request)
     _wait_state(stack, first, {"PAUSED"}, timeout=600)
     with Registry.open(Settings.from_env(root)) as registry:
@@ -138,7 +147,7 @@ def test_a_release_runs_on_a_worker_with_one_release_per_model(
         assert registry.change_counter() == events_before  # the refused run changed nothing
 
     approved = subprocess.run(
-        [sys.executable, "-m", "safeship", "approve", first, "--as", "alice"],
+        [sys.executable, "-m", "safeship", "approve", first, "--as", "alice", "--key", str(key)],
         capture_output=True,
         text=True,
         timeout=60,

@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from safeship.gateway.metrics import GatewayMetrics
     from safeship.gateway.notify import PollWaiter
     from safeship.params import ServingParams
-    from safeship.registry.records import VersionRecord
+    from safeship.registry.records import DeploymentState, VersionRecord
     from safeship.registry.store import Registry
 
 log = logging.getLogger("safeship.gateway")
@@ -199,6 +199,18 @@ def _close(loaded: LoadedVersion) -> None:
         log.warning("closing %s %s failed", loaded.model, loaded.version, exc_info=True)
 
 
+def read_model_state(
+    registry: Registry, model: str
+) -> tuple[DeploymentState, dict[str, VersionRecord], dict[str, str]]:
+    """What one sync needs of a model: its deployment, the records of the versions it names
+    (only those: manifests are read for at most three versions) and every version's status
+    (for pins and /v1/models)."""
+    state = registry.deployment(model)
+    statuses = registry.version_statuses(model)
+    named = {v for v in (state.production, state.canary, state.shadow) if v in statuses}
+    return state, {v: registry.version(model, v) for v in sorted(named)}, statuses
+
+
 class StateFollower:
     """Keeps :attr:`snapshot` in step with the registry; see the module docstring."""
 
@@ -294,8 +306,7 @@ class StateFollower:
             return snapshot
 
     def _routes(self, model: str, previous: ModelRoutes | None) -> ModelRoutes:
-        state = self.registry.deployment(model)
-        records = {v.version: v for v in self.registry.versions(model)}
+        state, records, statuses = read_model_state(self.registry, model)
         wanted: dict[str, str | None] = {}
 
         def resolve(role: str, version: str | None) -> LoadedVersion | None:
@@ -317,7 +328,7 @@ class StateFollower:
             canary=canary,
             canary_weight=state.canary_weight if canary is not None else 0,
             shadow=shadow,
-            statuses=MappingProxyType({v: r.status for v, r in records.items()}),
+            statuses=MappingProxyType(statuses),
             wanted=MappingProxyType(wanted),
         )
 

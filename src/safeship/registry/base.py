@@ -135,6 +135,18 @@ class RegistryBase:
         records = [_version_record(model, r) for r in rows]
         return sorted(records, key=lambda v: SemVer.parse(v.version).sort_key())
 
+    def version_statuses(self, model: str) -> dict[str, str]:
+        """Every version's status in semver order, without manifests (cheap at scale)."""
+        with db.read_connection(self.engine) as connection:
+            model_row = self._model_row(connection, model)
+            rows = connection.execute(
+                select(model_versions.c.version, model_versions.c.status).where(
+                    model_versions.c.model_id == model_row.id
+                )
+            ).all()
+        ordered = sorted(rows, key=lambda r: SemVer.parse(r.version).sort_key())
+        return {str(r.version): str(r.status) for r in ordered}
+
     def version(self, model: str, version: str) -> VersionRecord:
         with db.read_connection(self.engine) as connection:
             model_row = self._model_row(connection, model)
