@@ -87,8 +87,8 @@ def _setup(base: Path) -> tuple[Any, Any]:
 
 def _register_remote(registry: Any, base: Path, upstream_url: str) -> None:
     """``bench-remote@1.0.0``: the ``openai`` adapter calling the fast loopback upstream."""
-    from safeship.drills.upstream import openai_candidate_dir
     from safeship.registry.registration import register
+    from safeship.testing.upstream import openai_candidate_dir
 
     folder = openai_candidate_dir(base / "remote", upstream_url + "/v1")
     register(registry, model=REMOTE, path=folder, version="1.0.0", author="bench")

@@ -15,11 +15,11 @@ from safeship.canary.observations import text_scorer
 from safeship.canary.rollout import Effects, RolloutResult, run_rollout
 from safeship.demo import prepare as prep
 from safeship.demo import train as tr
-from safeship.drills.upstream import FaultyUpstream
 from safeship.gateway.requestlog import RequestLog
 from safeship.params import CanaryParams, SafetyParams, TrainParams, parse_params
 from safeship.registry.store import Registry
 from safeship.testing.traffic import TrafficConfig, load_prompts, run_traffic
+from safeship.testing.upstream import FakeUpstream
 from tests.integration.test_gateway_support import ROOT
 
 ABUSIVE_WORDS = ("idiot", "dumb", "crap", "stupid", "moron", "loser", "shut up", "pathetic")
@@ -71,14 +71,9 @@ def ngram_with_abuse(dest: Path, abusive: int, order: int = 3) -> Path:
     return train_ngram(dest, order, data=data)
 
 
-class FlakyUpstream(FaultyUpstream):
-    """An OpenAI-compatible upstream that fails exactly every 1/fail_rate-th request."""
-
-    def __init__(self, fail_rate: float) -> None:
-        super().__init__(error_rate=fail_rate)
-
-    def url(self) -> str:
-        return self.base_url
+def FlakyUpstream(fail_rate: float) -> FakeUpstream:  # noqa: N802 - reads as the fake it makes
+    """The shared fake upstream, failing exactly every 1/fail_rate-th request."""
+    return FakeUpstream(error_rate=fail_rate)
 
 
 def rollout_on_gateway(

@@ -19,7 +19,6 @@ import openai
 import pytest
 from test_gateway_support import (
     ACTOR,
-    FakeUpstream,
     GatewayServer,
     add_version,
     make_project,
@@ -34,6 +33,7 @@ from safeship.gateway.metrics import replica_name
 from safeship.gateway.routing import bucket
 from safeship.registry.registration import artifact_dir
 from safeship.registry.store import Registry
+from safeship.testing.upstream import FakeUpstream
 
 PROMPT = "How do I make a simple tomato soup?"
 
@@ -55,7 +55,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     settings = make_project(base / "project")
     candidates = base / "candidates"
     models = {f"o{order}": train_ngram(candidates / f"o{order}", order) for order in (3, 4, 5, 6)}
-    upstream = FakeUpstream(slow_s=2.5)
+    upstream = FakeUpstream(slow_s=2.5, echo="upstream says: ")
     models["up"] = openai_version(candidates / "up", upstream.url())
     models["slow"] = openai_version(candidates / "slow", upstream.url("/slow"))
     registry = Registry.open(settings)

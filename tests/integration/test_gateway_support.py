@@ -13,7 +13,6 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -93,64 +92,6 @@ def _reached(registry: Registry, model: str, version: str, status: str) -> bool:
 
 def promote(registry: Registry, model: str, version: str) -> None:
     registry.promote(model, version, actor=ACTOR, force=True, reason="test flip")
-
-
-# ---------------------------------------------------------------- fake upstream
-class FakeUpstream(ThreadingHTTPServer):
-    """OpenAI-compatible completions: echoes; ``[[fail]]`` → 400 error, ``[[hang]]`` or the
-    ``/slow`` prefix → sleeps before answering."""
-
-    daemon_threads = True
-
-    def __init__(self, slow_s: float = 1.5) -> None:
-        super().__init__(("127.0.0.1", 0), _UpstreamHandler)
-        self.slow_s = slow_s
-        self.hits = 0
-        self.thread = threading.Thread(target=self.serve_forever, daemon=True)
-        self.thread.start()
-
-    def handle_error(self, request: Any, client_address: Any) -> None:
-        pass  # keep-alive connections reset at teardown are expected
-
-    def url(self, prefix: str = "") -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}{prefix}/v1"
-
-    def close(self) -> None:
-        self.shutdown()
-        self.server_close()
-
-
-class _UpstreamHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    server: FakeUpstream
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
-        pass
-
-    def do_POST(self) -> None:  # noqa: N802
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        self.server.hits += 1
-        prompt = str(body.get("prompt", ""))
-        if self.path.startswith("/slow") or "[[hang]]" in prompt:
-            time.sleep(self.server.slow_s)
-        if "[[fail]]" in prompt:
-            status, payload = (
-                400,
-                {"error": {"message": "upstream refuses", "type": "invalid_request_error"}},
-            )
-        else:
-            status = 200
-            payload = {"choices": [{"text": f"upstream says: {prompt}", "index": 0}],
-                       "usage": {"prompt_tokens": 3, "completion_tokens": 4}}  # fmt: skip
-        data = json.dumps(payload).encode()
-        try:
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-        except (BrokenPipeError, ConnectionResetError):
-            pass
 
 
 # ---------------------------------------------------------------- the gateway

@@ -10,9 +10,7 @@ import json
 import socket
 import threading
 import time
-from collections import Counter
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -22,116 +20,14 @@ from safeship.errors import InputError
 from safeship.models.base import GenerationRequest
 from safeship.models.loader import load_generator
 from safeship.models.openai_adapter import OpenAIGenerator, OpenAIOptions
-
-
-class FakeOpenAI(ThreadingHTTPServer):
-    daemon_threads = True
-
-    def __init__(self) -> None:
-        super().__init__(("127.0.0.1", 0), _Handler)
-        self.lock = threading.Lock()
-        self.in_flight = 0
-        self.max_in_flight = 0
-        self.hits: Counter[str] = Counter()
-        self.requests: list[dict[str, Any]] = []
-
-    @property
-    def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.server_address[1]}/v1"
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
-    server: FakeOpenAI
-
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib name
-        pass
-
-    def _send(
-        self,
-        status: int,
-        body: bytes,
-        ctype: str = "application/json",
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
-        for key, value in (headers or {}).items():
-            self.send_header(key, value)
-        self.end_headers()
-        self.wfile.write(body)
-
-    def _json(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
-        self._send(status, json.dumps(payload).encode(), headers=headers)
-
-    def do_POST(self) -> None:  # noqa: N802 - stdlib name
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        server = self.server
-        with server.lock:
-            server.in_flight += 1
-            server.max_in_flight = max(server.max_in_flight, server.in_flight)
-            server.requests.append(
-                {"path": self.path, "body": body, "auth": self.headers.get("Authorization")}
-            )
-        try:
-            self._respond(body)
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the client gave up (timeout test)
-        finally:
-            with server.lock:
-                server.in_flight -= 1
-
-    def _respond(self, body: dict[str, Any]) -> None:
-        chat = self.path.endswith("/chat/completions")
-        prompt = body["messages"][-1]["content"] if chat else body["prompt"]
-        key = prompt.split()[0]
-        with self.server.lock:
-            self.server.hits[key] += 1
-            hits = self.server.hits[key]
-        if key == "nonjson":
-            return self._send(200, b"<html><body>Bad gateway page</body></html>", "text/html")
-        if key == "error":
-            return self._json(
-                400, {"error": {"message": "model not found", "type": "invalid_request_error"}}
-            )
-        if key == "error200":
-            return self._json(200, {"error": {"message": "content filtered", "code": "filter"}})
-        if key == "shape":
-            return self._json(200, {"id": "x", "object": "chat.completion"})
-        if key.startswith("flaky") and hits <= 2:
-            return self._json(500, {"error": {"message": "upstream hiccup", "type": "server"}})
-        if key == "always500":
-            return self._send(500, b"Internal Server Error", "text/plain")
-        if key.startswith("ratelimit") and hits == 1:
-            return self._json(429, {"error": {"message": "slow down"}}, {"Retry-After": "0"})
-        if key == "slow":
-            time.sleep(1.5)
-        if key == "drop":
-            self.close_connection = True
-            self.connection.shutdown(socket.SHUT_RDWR)
-            return None
-        if key == "sleep":
-            time.sleep(0.1)
-        text = f"echo: {prompt}"
-        usage = {"prompt_tokens": len(prompt.split()), "completion_tokens": len(text.split())}
-        choice: dict[str, Any] = (
-            {"index": 0, "message": {"role": "assistant", "content": text}}
-            if chat
-            else {"index": 0, "text": text}
-        )
-        return self._json(200, {"choices": [choice], "usage": usage})
+from safeship.testing.upstream import FakeUpstream
 
 
 @pytest.fixture()
-def server() -> Iterator[FakeOpenAI]:
-    srv = FakeOpenAI()
-    thread = threading.Thread(target=srv.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
+def server() -> Iterator[FakeUpstream]:
+    srv = FakeUpstream(echo="echo: ")
     yield srv
-    srv.shutdown()
-    srv.server_close()
+    srv.close()
 
 
 def _generator(base_url: str, **options: Any) -> OpenAIGenerator:
@@ -148,7 +44,7 @@ def _generator(base_url: str, **options: Any) -> OpenAIGenerator:
 
 
 def test_loads_by_path_and_chats(
-    server: FakeOpenAI, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    server: FakeUpstream, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("SAFESHIP_TEST_KEY", "sk-test-123")
     (tmp_path / "config.json").write_text(
@@ -181,7 +77,7 @@ def test_loads_by_path_and_chats(
     assert sent["body"]["temperature"] == 0.5 and sent["body"]["model"] == "fake"
 
 
-def test_completions_mode(server: FakeOpenAI) -> None:
+def test_completions_mode(server: FakeUpstream) -> None:
     gen = _generator(server.base_url, mode="completions")
     out = gen.generate(["say hi"], GenerationRequest(system_prompt="SYS"))
     gen.close()
@@ -191,7 +87,7 @@ def test_completions_mode(server: FakeOpenAI) -> None:
 
 
 def test_every_failure_is_recorded_on_its_prompt_and_the_batch_goes_on(
-    server: FakeOpenAI,
+    server: FakeUpstream,
 ) -> None:
     gen = _generator(server.base_url, timeout_s=0.4)
     url = server.base_url + "/chat/completions"
@@ -239,7 +135,7 @@ def test_every_failure_is_recorded_on_its_prompt_and_the_batch_goes_on(
     assert elapsed < 5
 
 
-def test_order_is_kept_and_the_last_prompt_still_succeeds(server: FakeOpenAI) -> None:
+def test_order_is_kept_and_the_last_prompt_still_succeeds(server: FakeUpstream) -> None:
     gen = _generator(server.base_url)
     prompts = ["error a", "ok b", "nonjson c", "ok d"]
     out = gen.generate(prompts, GenerationRequest())
@@ -263,7 +159,7 @@ def test_connection_refused_is_recorded_for_every_prompt() -> None:
         assert "connection failed" in (g.error or "") and "after 2 attempts" in (g.error or "")
 
 
-def test_concurrency_is_bounded(server: FakeOpenAI) -> None:
+def test_concurrency_is_bounded(server: FakeUpstream) -> None:
     gen = _generator(server.base_url, concurrency=3)
     out = gen.generate([f"sleep {i}" for i in range(12)], GenerationRequest())
     gen.close()
@@ -272,14 +168,14 @@ def test_concurrency_is_bounded(server: FakeOpenAI) -> None:
     assert server.max_in_flight == 3
 
 
-def test_closed_generator_records_errors(server: FakeOpenAI) -> None:
+def test_closed_generator_records_errors(server: FakeUpstream) -> None:
     gen = _generator(server.base_url)
     gen.close()
     out = gen.generate(["ok"], GenerationRequest())
     assert not out[0].ok and "closed" in (out[0].error or "")
 
 
-def test_invalid_request_is_refused(server: FakeOpenAI) -> None:
+def test_invalid_request_is_refused(server: FakeUpstream) -> None:
     gen = _generator(server.base_url)
     with pytest.raises(InputError, match="max_new_tokens"):
         gen.generate(["x"], GenerationRequest(max_new_tokens=0))
@@ -287,7 +183,7 @@ def test_invalid_request_is_refused(server: FakeOpenAI) -> None:
     assert server.requests == []
 
 
-def test_concurrency_is_bounded_across_callers(server: FakeOpenAI) -> None:
+def test_concurrency_is_bounded_across_callers(server: FakeUpstream) -> None:
     gen = _generator(server.base_url, concurrency=2)
     threads = [
         threading.Thread(target=gen.generate, args=([f"sleep {i}"], GenerationRequest()))

@@ -13,7 +13,6 @@ from pathlib import Path
 import httpx
 import pytest
 from test_gateway_support import (
-    FakeUpstream,
     GatewayServer,
     add_version,
     make_project,
@@ -26,6 +25,7 @@ from test_gateway_support import (
 from safeship.models.base import GenerationRequest
 from safeship.models.openai_adapter import OpenAIGenerator, OpenAIOptions
 from safeship.registry.store import Registry
+from safeship.testing.upstream import FakeUpstream
 
 
 class Trickler:
@@ -93,7 +93,7 @@ def test_a_trickling_upstream_is_cut_at_the_deadline(headers_too: bool) -> None:
 
 
 def test_callers_beyond_the_queue_are_refused_at_once() -> None:
-    upstream = FakeUpstream(slow_s=3.0)
+    upstream = FakeUpstream(slow_s=3.0, echo="upstream says: ")
     options = OpenAIOptions(
         base_url=upstream.url(), model="m", mode="completions", timeout_s=8.0,
         max_retries=0, concurrency=1, max_queued=1,
@@ -118,7 +118,7 @@ def test_callers_beyond_the_queue_are_refused_at_once() -> None:
 
 @pytest.fixture
 def two_models(tmp_path: Path) -> Iterator[tuple[GatewayServer, FakeUpstream]]:
-    upstream = FakeUpstream(slow_s=30.0)
+    upstream = FakeUpstream(slow_s=30.0, echo="upstream says: ")
     settings = make_project(tmp_path / "project")
     with Registry.open(settings) as registry:
         add_version(registry, "demo-chat", "1.0.0", train_ngram(tmp_path / "m" / "o3", 3))

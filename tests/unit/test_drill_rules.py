@@ -16,10 +16,10 @@ from safeship.drills import SCENARIOS, DrillReport
 from safeship.drills.report import write_report
 from safeship.drills.scenarios import check_scenario, shifted_prompts, tamper_one_byte
 from safeship.drills.staging import seed_staging, staging_settings
-from safeship.drills.upstream import TOXIC_REPLY, FaultyUpstream
 from safeship.errors import InputError
 from safeship.registry.store import Registry
 from safeship.testing.traffic import load_prompts
+from safeship.testing.upstream import TOXIC_REPLY, FakeUpstream
 
 
 def test_scenarios_are_checked() -> None:
@@ -36,7 +36,7 @@ def test_shifted_prompts_differ_from_normal_traffic() -> None:
 
 
 def test_upstream_injects_exact_shares() -> None:
-    upstream = FaultyUpstream(error_rate=1 / 3, toxic_rate=0.25)
+    upstream = FakeUpstream(error_rate=1 / 3, toxic_rate=0.25)
     try:
         statuses, texts = [], []
         with httpx.Client(timeout=5) as client:

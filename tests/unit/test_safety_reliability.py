@@ -10,12 +10,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from safeship.drills.upstream import FaultyUpstream, openai_candidate_dir
 from safeship.models.loader import load_generator
 from safeship.params import SafetyParams
 from safeship.release.gate import evaluate_gate
 from safeship.safety.battery import BatteryResult, run_battery
 from safeship.safety.probes import ProbeSuite, load_probes
+from safeship.testing.upstream import FakeUpstream, openai_candidate_dir
 
 
 def _suite(size: int) -> ProbeSuite:
@@ -27,7 +27,7 @@ def _suite(size: int) -> ProbeSuite:
 
 
 def _battery(tmp_path: Path, error_rate: float) -> tuple[SafetyParams, BatteryResult]:
-    upstream = FaultyUpstream(error_rate=error_rate)
+    upstream = FakeUpstream(error_rate=error_rate)
     try:
         folder = openai_candidate_dir(tmp_path / "candidate", upstream.base_url)
         config = json.loads((folder / "config.json").read_text())

@@ -23,8 +23,8 @@ from typing import TYPE_CHECKING
 from safeship.errors import InputError
 
 if TYPE_CHECKING:
-    from safeship.drills.upstream import FaultyUpstream
     from safeship.registry.store import Registry
+    from safeship.testing.upstream import FakeUpstream
 
 
 class Scenario(StrEnum):
@@ -79,7 +79,7 @@ def candidate_version(registry: Registry, model: str, scenario: str) -> str:
 @dataclass
 class Candidate:
     version: str
-    upstream: FaultyUpstream | None = None
+    upstream: FakeUpstream | None = None
     fault: str = ""
 
 
@@ -100,16 +100,20 @@ def upstream_candidate(
 ) -> Candidate:
     """A candidate served by a faulty loopback upstream, written to staging's working
     copies only (never to the DVC cache or remote), registered in staging, approved."""
-    from safeship.drills.upstream import FaultyUpstream, openai_candidate_dir
     from safeship.registry.hashing import hash_directory
     from safeship.registry.names import version_path
+    from safeship.testing.upstream import FakeUpstream, openai_candidate_dir
 
-    faults = {
+    faults: dict[str, float] = {
         "unsafe-candidate": {"toxic_rate": toxic_rate},
         "latency-spike": {"latency_s": latency_s},
         "error-burst": {"error_rate": error_rate},
     }[scenario]
-    upstream = FaultyUpstream(**faults)
+    upstream = FakeUpstream(
+        toxic_rate=faults.get("toxic_rate", 0.0),
+        latency_s=faults.get("latency_s", 0.0),
+        error_rate=faults.get("error_rate", 0.0),
+    )
     version = candidate_version(registry, model, scenario)
     target = version_path(registry.settings.state_dir / "artifacts", model, version)
     try:
