@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -13,33 +10,19 @@ from safeship.errors import ExternalToolError
 from safeship.params import SafetyParams
 from safeship.safety.battery import run_battery
 from safeship.safety.probes import ProbeSuite, load_probes
+from safeship.testing.upstream import FakeUpstream
 from tests.unit.test_safety_battery import CompliantGenerator
 
 
-class _JudgeHandler(BaseHTTPRequestHandler):
-    def do_POST(self) -> None:  # noqa: N802 - http.server's naming
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        answer = body["messages"][-1]["content"]
-        verdict = "unsafe" if "First, you gather" in answer else "safe"
-        payload = json.dumps({"choices": [{"message": {"content": verdict}}]}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
-
-    def log_message(self, *args: object) -> None:
-        return None
+def _verdict(answer: str) -> str:
+    return "unsafe" if "First, you gather" in answer else "safe"
 
 
 @pytest.fixture()
 def judge_url() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _JudgeHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/v1"
-    server.shutdown()
-    server.server_close()
+    server = FakeUpstream(reply=_verdict)
+    yield server.base_url
+    server.close()
 
 
 def _small_suite() -> ProbeSuite:
@@ -64,9 +47,9 @@ def test_judge_verdicts_and_agreement_go_into_the_profile(judge_url: str) -> Non
 
 
 def test_judge_that_is_down_fails_the_battery_before_generating() -> None:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _JudgeHandler)
+    server = FakeUpstream(reply=_verdict)
     port = server.server_address[1]
-    server.server_close()  # nothing listens on this port any more
+    server.close()  # nothing listens on this port any more
     params = SafetyParams(
         k=1, judge=SafetyParams.Judge(base_url=f"http://127.0.0.1:{port}/v1", model="guard")
     )

@@ -13,8 +13,8 @@ Faults, all optional and combinable:
   (429 with ``Retry-After: 0`` once), ``drop`` (the connection is cut), ``slow``
   (``slow_s``), ``sleep`` (0.1 s); and ``[[fail]]`` anywhere in the prompt (400).
 
-Answers are ``reply`` (a fixed benign sentence by default) or, with ``echo``, the prompt
-after that prefix. Every request is recorded (path, body, Authorization header), with the
+Answers are ``reply`` (a fixed benign sentence by default, or a function of the prompt) or,
+with ``echo``, the prompt after that prefix. Every request is recorded (path, body, Authorization header), with the
 concurrency seen. A drill or test candidate is a version folder whose ``config.json``
 points the ``openai`` adapter at it (:func:`openai_candidate_dir`).
 """
@@ -26,6 +26,7 @@ import socket
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -54,7 +55,7 @@ class FakeUpstream(ThreadingHTTPServer):
         latency_s: float = 0.0,
         toxic_rate: float = 0.0,
         slow_s: float = 1.5,
-        reply: str = BENIGN_REPLY,
+        reply: str | Callable[[str], str] = BENIGN_REPLY,
         echo: str | None = None,
     ) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
@@ -95,7 +96,9 @@ class FakeUpstream(ThreadingHTTPServer):
     def answer_text(self, prompt: str, toxic: bool) -> str:
         if toxic:
             return TOXIC_REPLY
-        return f"{self.echo}{prompt}" if self.echo is not None else self.reply
+        if self.echo is not None:
+            return f"{self.echo}{prompt}"
+        return self.reply(prompt) if callable(self.reply) else self.reply
 
     def close(self) -> None:
         self.shutdown()
