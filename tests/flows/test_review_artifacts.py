@@ -27,6 +27,7 @@ def test_review_artifacts_exist_before_the_pause_ends(
     release_project: Path, prefect_api: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from flows.release import _approval_description
+    from safeship.release.approvals import Subject
 
     monkeypatch.setenv("SAFESHIP_DASHBOARD_URL", DASHBOARD)
     run = ReleaseRun(version="1.0.0", author="dave", risk_tier="medium")
@@ -48,7 +49,9 @@ def test_review_artifacts_exist_before_the_pause_ends(
     assert review in text and "file://" not in text
     assert f"{DASHBOARD}/reports/demo-chat/1.0.0/{run_id}/" in text
     gate = {"passed": True, "risk_tier": "medium"}
-    described = _approval_description("demo-chat", "1.0.0", gate, Path("/x"), set(), 1)
+    subject = Subject(run_id=run_id, model="demo-chat", version="1.0.0",
+                      artifact_hash="a" * 32, profile_hash="p" * 64)  # fmt: skip
+    described = _approval_description(subject, gate, Path("/x"), {}, 1)
     assert review in described
     assert approve(run_id, "alice").returncode == 0
     assert run.wait().is_completed()
