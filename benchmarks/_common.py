@@ -12,6 +12,7 @@ import platform
 import statistics
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 
@@ -77,3 +78,43 @@ def header(title: str) -> None:
     print(f"# {title}")
     print(machine_note())
     print()
+
+
+def two_version_project(
+    base: Path, model: str, *, db_url: str | None = None, params_yaml: str | None = None
+) -> tuple[Any, Any]:
+    """A git + DVC project under ``base`` with ``model`` 1.0.0 (production, order 3) and
+    1.1.0 (approved, order 4): real n-gram versions of two demo slices. Returns
+    (settings, an open registry)."""
+    import subprocess
+
+    from safeship.config import Settings
+    from safeship.demo import prepare as prep
+    from safeship.demo import train as tr
+    from safeship.params import TrainParams, parse_params
+    from safeship.project import init_project
+    from safeship.registry.registration import register
+    from safeship.registry.store import Registry
+
+    source = Path(__file__).resolve().parents[1]
+    root = base / "project"
+    root.mkdir(parents=True)
+    subprocess.run(["git", "init", "-q"], cwd=root, check=True)
+    if params_yaml is not None:
+        (root / "params.yaml").write_text(params_yaml, encoding="utf-8")
+    url = db_url or f"sqlite:///{root / '.safeship' / 'registry.db'}"
+    settings = Settings(project_root=root, state_dir=root / ".safeship", db_url=url)
+    init_project(settings)
+    params = parse_params({"prepare": {"source_dir": str(source / "src/safeship/demo/data"),
+                                       "slices": ["cooking", "travel"]}}, Path("p")).prepare  # fmt: skip
+    prep.prepare(params, source, base / "data")
+    registry = Registry.open(settings)
+    for version, order in (("1.0.0", 3), ("1.1.0", 4)):
+        folder = base / f"o{order}"
+        tr.train(TrainParams(order=order), base, data_dir=base / "data", model_dir=folder,
+                 metrics_path=base / f"o{order}.json")  # fmt: skip
+        register(registry, model=model, path=folder, version=version, author="bench")
+        for status in ("validated", "gated", "approved"):
+            registry.move_status(model, version, status, actor="bench")
+    registry.promote(model, "1.0.0", actor="bench", force=True, reason="bench")
+    return settings, registry

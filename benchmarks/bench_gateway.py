@@ -39,7 +39,7 @@ from typing import Any
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import fmt_seconds, header, percentile, table  # noqa: E402
+from _common import fmt_seconds, header, percentile, table, two_version_project  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 MODEL = "bench-chat"
@@ -56,33 +56,7 @@ PARAMS = """serving:
 
 
 def _setup(base: Path) -> tuple[Any, Any]:
-    from safeship.config import Settings
-    from safeship.demo import prepare as prep
-    from safeship.demo import train as tr
-    from safeship.params import TrainParams, parse_params
-    from safeship.project import init_project
-    from safeship.registry.registration import register
-    from safeship.registry.store import Registry
-
-    root = base / "project"
-    root.mkdir(parents=True)
-    subprocess.run(["git", "init", "-q"], cwd=root, check=True)
-    settings = Settings(project_root=root, state_dir=root / ".safeship",
-                        db_url=f"sqlite:///{root / '.safeship' / 'registry.db'}")  # fmt: skip
-    init_project(settings)
-    params = parse_params({"prepare": {"source_dir": str(ROOT / "src/safeship/demo/data"),
-                                       "slices": ["cooking", "travel"]}}, Path("p")).prepare  # fmt: skip
-    prep.prepare(params, ROOT, base / "data")
-    registry = Registry.open(settings)
-    for version, order in (("1.0.0", 3), ("1.1.0", 4)):
-        folder = base / f"o{order}"
-        tr.train(TrainParams(order=order), base, data_dir=base / "data", model_dir=folder,
-                 metrics_path=base / f"o{order}.json")  # fmt: skip
-        register(registry, model=MODEL, path=folder, version=version, author="bench")
-        for status in ("validated", "gated", "approved"):
-            registry.move_status(MODEL, version, status, actor="bench")
-    registry.promote(MODEL, "1.0.0", actor="bench", force=True, reason="bench")
-    return settings, registry
+    return two_version_project(base, MODEL)
 
 
 def _register_remote(registry: Any, base: Path, upstream_url: str) -> None:
