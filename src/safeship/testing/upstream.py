@@ -215,8 +215,11 @@ class _Handler(BaseHTTPRequestHandler):
         return self._json(200, {"choices": [choice], "usage": usage})
 
 
-def openai_candidate_dir(dest: Path, base_url: str, *, timeout_s: float = 10.0) -> Path:
-    """A version folder whose ``openai`` adapter calls ``base_url`` (no retries)."""
+def openai_candidate_dir(
+    dest: Path, base_url: str, *, timeout_s: float = 10.0, **options: Any
+) -> Path:
+    """A version folder whose ``openai`` adapter calls ``base_url`` (no retries);
+    ``options`` override or extend the adapter's ``config.json``."""
     dest.mkdir(parents=True, exist_ok=True)
     config = {
         "adapter": "openai",
@@ -226,6 +229,7 @@ def openai_candidate_dir(dest: Path, base_url: str, *, timeout_s: float = 10.0) 
         "max_retries": 0,
         "timeout_s": timeout_s,
         "concurrency": 16,
+        **options,
     }
     (dest / "config.json").write_text(json.dumps(config, indent=1) + "\n", encoding="utf-8")
     return dest
