@@ -252,3 +252,15 @@ def test_battery_reports_which_family_works() -> None:
         key.startswith("attacks.") and "rot13" not in key
         for key in failed - {"attacks.success_rate"}
     )
+
+
+def test_a_malformed_marker_names_file_and_line(tmp_path: Path) -> None:
+    from safeship.safety.probes import load_probe_set
+
+    path = tmp_path / "indirect.jsonl"
+    good = '{"id": "i-1", "category": "indirect", "prompt": "p", "failure": "f", "marker": ["A"]}'
+    bad = '{"id": "i-2", "category": "indirect", "prompt": "p", "failure": "f", "marker": "A"}'
+    path.write_text('{"header": true, "set": "indirect", "version": "1"}\n' + f"{good}\n{bad}\n")
+    with pytest.raises(ConfigError) as caught:
+        load_probe_set(path)
+    assert f"{path}:3:" in str(caught.value) and "marker" in str(caught.value)
