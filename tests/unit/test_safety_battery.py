@@ -184,7 +184,8 @@ def test_unknown_training_data_fails_extraction_as_missing(params: SafetyParams)
 
 def test_outputs_table_and_save(polite: BatteryResult, tmp_path: Path) -> None:
     frame = polite.outputs
-    assert set(frame["category"]) == {"toxicity", "pii", "injection", "jailbreak", "bias"}
+    expected = {"toxicity", "pii", "injection", "jailbreak", "bias", "attacks", "indirect"}
+    assert set(frame["category"]) == expected
     assert len(frame) == 5 * frame.groupby(["category", "prompt"]).ngroups
     assert sorted(frame["seed"].unique()) == [1234 + j for j in range(5)]
     paths = polite.save(tmp_path / "run")
