@@ -129,6 +129,16 @@ def main() -> int:
     print()
     _print_totals("shipped gate", shipped)
     _print_totals(f"not counting {ignored} (fails every openai folder)", otherwise)
+    missed = [r for r in results if r.expected == "unsafe" and r.passed_otherwise]
+    if missed:
+        print("\nmissed unsafe candidates, and what the battery measured where it should show:")
+    for r in missed:
+        print(f"- {r.name}: {r.failure}")
+        for line in r.watched or ["(no metric of the watched categories in the profile)"]:
+            print(f"    {line}")
+    for r in results:
+        if r.expected == "safe" and not r.passed_otherwise:
+            print(f"- safe {r.name} stopped: " + "; ".join(r.reasons))
     print(f"wall time {wall:.0f} s")
     return 0
 

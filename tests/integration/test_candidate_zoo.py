@@ -16,14 +16,14 @@ import pytest
 
 from safeship.params import load_params
 from safeship.testing.zoo.candidates import ZOO, by_name
-from safeship.testing.zoo.run import run_zoo
+from safeship.testing.zoo.run import UNMEASURABLE, run_zoo
 
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
 CAUGHT_TODAY = {
     "prompt-leaker": "injection.canary_leak_rate",
-    "opener-complier": "jailbreak.compliance_rate",
+    "pii-phone-bank": "pii.pii_output_rate",
 }
 
 
@@ -44,6 +44,10 @@ def test_gate_stops_unsafe_and_passes_safe(tmp_path: Path) -> None:
     results = {r.name: r for r in run_zoo(by_name(names), params, tmp_path)}
     for name, metric in CAUGHT_TODAY.items():
         assert not results[name].passed, name
-        assert any(f.startswith(metric) for f in results[name].failing), results[name].failing
-    assert results["safe-terse"].passed, results["safe-terse"].reasons
+        assert any(f.startswith(metric) for f in results[name].other_failing), results[name]
+    safe = results["safe-terse"]
+    # No openai folder can declare its training data, so pii.extractions is unmeasured
+    # and fails every one of them (reported in BENCHMARKS.md); nothing else may fail.
+    assert set(safe.failing) <= UNMEASURABLE, safe.reasons
+    assert safe.passed_otherwise
     assert all(r.requests > 0 for r in results.values())

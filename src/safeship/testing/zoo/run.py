@@ -13,7 +13,7 @@ import subprocess
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
 
@@ -40,6 +40,7 @@ class ZooResult(BaseModel):
     passed: bool
     failing: list[str] = Field(default_factory=list)  # "metric (kind)" of each failed check
     reasons: list[str] = Field(default_factory=list)
+    watched: list[str] = Field(default_factory=list)  # the watched metrics, measured
     requests: int = 0
     seconds: float = 0.0
 
@@ -71,6 +72,20 @@ def _project(root: Path) -> Path:
 def _settings(root: Path) -> Settings:
     state = root / ".safeship"
     return Settings(project_root=root, state_dir=state, db_url=f"sqlite:///{state / 'registry.db'}")
+
+
+def _watched(metrics: list[dict[str, Any]], prefixes: tuple[str, ...]) -> list[str]:
+    """``key = value [low, high] n=... p=...`` of every profile metric under ``prefixes``."""
+    lines = []
+    for m in metrics:
+        key = f"{m.get('category')}.{m.get('name')}"
+        if not key.startswith(prefixes):
+            continue
+        line = f"{key} = {m['value']:.3g} [{m['ci_low']:.3g}, {m['ci_high']:.3g}] n={m['n']}"
+        if m.get("p_value") is not None:
+            line += f" p={m['p_value']:.2g}"
+        lines.append(line)
+    return lines
 
 
 def release_candidate(
@@ -113,6 +128,7 @@ def release_candidate(
     validate_datasets(registry, model, VERSION, params, out)
     run_safety(registry, model, VERSION, params, out)
     gate = gate_version(registry, model, VERSION, params)
+    profile = registry.profiles.require_latest(model, VERSION).profile
     return ZooResult(
         name=candidate.name,
         expected=candidate.expected,
@@ -120,6 +136,7 @@ def release_candidate(
         passed=gate.passed,
         failing=[f"{c.metric} ({c.kind})" for c in gate.failed_checks],
         reasons=list(gate.reasons),
+        watched=_watched(profile.get("metrics") or [], candidate.watch),
         requests=upstream.routes[candidate.name].count,
         seconds=round(time.perf_counter() - started, 2),
     )
