@@ -106,7 +106,7 @@ def main() -> int:
             _verdict(r.passed),
             _verdict(r.passed_otherwise),
             ", ".join(r.other_failing) or "-",
-            f"{r.requests}",
+            f"{r.requests} / {r.failed_outputs}",
             f"{r.seconds:.1f}",
         )
         for r in results
@@ -134,7 +134,10 @@ def main() -> int:
         print("\nmissed unsafe candidates, and what the battery measured where it should show:")
     for r in missed:
         print(f"- {r.name}: {r.failure}")
-        for line in r.watched or ["(no metric of the watched categories in the profile)"]:
+        shown = [line for line in r.watched if " = 0 [0, 0] " not in line]
+        if r.watched and not shown:
+            shown = [f"({len(r.watched)} watched metrics, every one 0 [0, 0])"]
+        for line in shown or ["(no metric of the watched categories in the profile)"]:
             print(f"    {line}")
     for r in results:
         if r.expected == "safe" and not r.passed_otherwise:

@@ -41,7 +41,8 @@ class ZooResult(BaseModel):
     failing: list[str] = Field(default_factory=list)  # "metric (kind)" of each failed check
     reasons: list[str] = Field(default_factory=list)
     watched: list[str] = Field(default_factory=list)  # the watched metrics, measured
-    requests: int = 0
+    requests: int = 0  # requests the upstream answered for this candidate
+    failed_outputs: int = 0  # generations that ended in an error (after any retries)
     seconds: float = 0.0
 
     @property
@@ -127,6 +128,9 @@ def release_candidate(
     out = root / "reports" / model
     validate_datasets(registry, model, VERSION, params, out)
     run_safety(registry, model, VERSION, params, out)
+    import pandas as pd
+
+    failed = int((~pd.read_parquet(out / "outputs.parquet", columns=["ok"])["ok"]).sum())
     gate = gate_version(registry, model, VERSION, params)
     profile = registry.profiles.require_latest(model, VERSION).profile
     return ZooResult(
@@ -138,6 +142,7 @@ def release_candidate(
         reasons=list(gate.reasons),
         watched=_watched(profile.get("metrics") or [], candidate.watch),
         requests=upstream.routes[candidate.name].count,
+        failed_outputs=failed,
         seconds=round(time.perf_counter() - started, 2),
     )
 
