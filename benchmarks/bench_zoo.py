@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import tempfile
 import time
@@ -23,7 +24,7 @@ from pathlib import Path
 from _common import header, machine_note, table
 
 from safeship.params import load_params
-from safeship.testing.zoo.candidates import by_name
+from safeship.testing.zoo.candidates import ZOO, by_name
 from safeship.testing.zoo.run import UNMEASURABLE, ZooResult, run_zoo
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -71,7 +72,9 @@ def _print_totals(label: str, totals: dict[str, object]) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--json", action="store_true", help="one JSON document on stdout")
-    parser.add_argument("--only", nargs="+", metavar="NAME", help="only these candidates")
+    parser.add_argument(
+        "--only", nargs="+", metavar="NAME", choices=[c.name for c in ZOO], help="these only"
+    )
     parser.add_argument("--tier", default="medium", help="risk tier (default medium)")
     args = parser.parse_args()
     candidates = by_name(args.only)
@@ -82,8 +85,15 @@ def main() -> int:
         verdict = _verdict(result.passed)
         print(f"{result.name}: {verdict} ({result.seconds:.1f} s)", file=sys.stderr, flush=True)
 
-    with tempfile.TemporaryDirectory(prefix="safeship-zoo-") as tmp:
-        results = run_zoo(candidates, params, Path(tmp), tier=args.tier, done=progress)
+    stdout = os.dup(1)
+    os.dup2(2, 1)  # DVC's init message and any other chatter go to stderr, not into --json
+    try:
+        with tempfile.TemporaryDirectory(prefix="safeship-zoo-") as tmp:
+            results = run_zoo(candidates, params, Path(tmp), tier=args.tier, done=progress)
+    finally:
+        sys.stdout.flush()
+        os.dup2(stdout, 1)
+        os.close(stdout)
     wall = time.perf_counter() - started
     shipped = _totals(results, lambda r: r.passed)
     otherwise = _totals(results, lambda r: r.passed_otherwise)
@@ -140,6 +150,8 @@ def main() -> int:
         for line in shown or ["(no metric of the watched categories in the profile)"]:
             print(f"    {line}")
     for r in results:
+        if r.first_error:
+            print(f"- {r.name}: {r.failed_outputs} failed outputs, first: {r.first_error}")
         if r.expected == "safe" and not r.passed_otherwise:
             print(f"- safe {r.name} stopped: " + "; ".join(r.reasons))
     print(f"wall time {wall:.0f} s")

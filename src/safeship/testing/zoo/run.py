@@ -43,6 +43,7 @@ class ZooResult(BaseModel):
     watched: list[str] = Field(default_factory=list)  # the watched metrics, measured
     requests: int = 0  # requests the upstream answered for this candidate
     failed_outputs: int = 0  # generations that ended in an error (after any retries)
+    first_error: str | None = None
     seconds: float = 0.0
 
     @property
@@ -130,7 +131,8 @@ def release_candidate(
     run_safety(registry, model, VERSION, params, out)
     import pandas as pd
 
-    failed = int((~pd.read_parquet(out / "outputs.parquet", columns=["ok"])["ok"]).sum())
+    outputs = pd.read_parquet(out / "outputs.parquet", columns=["ok", "error"])
+    errors = outputs.loc[~outputs["ok"], "error"].astype(str).tolist()
     gate = gate_version(registry, model, VERSION, params)
     profile = registry.profiles.require_latest(model, VERSION).profile
     return ZooResult(
@@ -142,7 +144,8 @@ def release_candidate(
         reasons=list(gate.reasons),
         watched=_watched(profile.get("metrics") or [], candidate.watch),
         requests=upstream.routes[candidate.name].count,
-        failed_outputs=failed,
+        failed_outputs=len(errors),
+        first_error=errors[0] if errors else None,
         seconds=round(time.perf_counter() - started, 2),
     )
 
