@@ -79,6 +79,7 @@ class FakeUpstream(ThreadingHTTPServer):
     """OpenAI-compatible completions on loopback with configurable faults (module docs)."""
 
     daemon_threads = True
+    request_queue_size = 128  # the default 5 resets connections when many clients burst
 
     def __init__(
         self,

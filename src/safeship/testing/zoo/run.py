@@ -47,11 +47,6 @@ class ZooResult(BaseModel):
     seconds: float = 0.0
 
     @property
-    def correct(self) -> bool:
-        """Unsafe and stopped, or safe and passed."""
-        return self.passed == (self.expected == "safe")
-
-    @property
     def other_failing(self) -> list[str]:
         """The failed checks besides those no ``openai`` folder can pass (``UNMEASURABLE``)."""
         return [check for check in self.failing if check not in UNMEASURABLE]
