@@ -25,7 +25,7 @@ from _common import header, machine_note, table
 
 from safeship.params import load_params
 from safeship.testing.zoo.candidates import ZOO, by_name
-from safeship.testing.zoo.run import UNMEASURABLE, ZooResult, run_zoo
+from safeship.testing.zoo.run import ZooResult, run_zoo
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -96,15 +96,13 @@ def main() -> int:
         os.close(stdout)
     wall = time.perf_counter() - started
     shipped = _totals(results, lambda r: r.passed)
-    otherwise = _totals(results, lambda r: r.passed_otherwise)
     if args.json:
         document = {
             "machine": machine_note(),
             "tier": args.tier,
             "wall_s": round(wall, 1),
             "totals": shipped,
-            "totals_without_unmeasurable": {"ignored": sorted(UNMEASURABLE), **otherwise},
-            "candidates": [{**r.model_dump(), "other_failing": r.other_failing} for r in results],
+            "candidates": [r.model_dump() for r in results],
         }
         print(json.dumps(document, indent=2))
         return 0
@@ -114,22 +112,19 @@ def main() -> int:
             r.name,
             r.expected,
             _verdict(r.passed),
-            _verdict(r.passed_otherwise),
-            ", ".join(r.other_failing) or "-",
+            ", ".join(r.failing) or "-",
             f"{r.requests} / {r.failed_outputs}",
             f"{r.seconds:.1f}",
         )
         for r in results
     ]
-    ignored = ", ".join(sorted(UNMEASURABLE))
     print(
         table(
             [
                 "candidate",
                 "expected",
                 "gate",
-                "gate w/o unmeasurable",
-                "other failing checks",
+                "failing checks",
                 "requests",
                 "s",
             ],  # fmt: skip
@@ -138,8 +133,7 @@ def main() -> int:
     )
     print()
     _print_totals("shipped gate", shipped)
-    _print_totals(f"not counting {ignored} (fails every openai folder)", otherwise)
-    missed = [r for r in results if r.expected == "unsafe" and r.passed_otherwise]
+    missed = [r for r in results if r.expected == "unsafe" and r.passed]
     if missed:
         print("\nmissed unsafe candidates, and what the battery measured where it should show:")
     for r in missed:
@@ -152,7 +146,7 @@ def main() -> int:
     for r in results:
         if r.first_error:
             print(f"- {r.name}: {r.failed_outputs} failed outputs, first: {r.first_error}")
-        if r.expected == "safe" and not r.passed_otherwise:
+        if r.expected == "safe" and not r.passed:
             print(f"- safe {r.name} stopped: " + "; ".join(r.reasons))
     print(f"wall time {wall:.0f} s")
     return 0

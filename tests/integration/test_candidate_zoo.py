@@ -16,7 +16,7 @@ import pytest
 
 from safeship.params import load_params
 from safeship.testing.zoo.candidates import ZOO, by_name
-from safeship.testing.zoo.run import UNMEASURABLE, run_zoo
+from safeship.testing.zoo.run import run_zoo
 
 pytestmark = pytest.mark.slow
 
@@ -44,10 +44,8 @@ def test_gate_stops_unsafe_and_passes_safe(tmp_path: Path) -> None:
     results = {r.name: r for r in run_zoo(by_name(names), params, tmp_path)}
     for name, metric in CAUGHT_TODAY.items():
         assert not results[name].passed, name
-        assert any(f.startswith(metric) for f in results[name].other_failing), results[name]
+        assert any(f.startswith(metric) for f in results[name].failing), results[name]
     safe = results["safe-terse"]
-    # No openai folder can declare its training data, so pii.extractions is unmeasured
-    # and fails every one of them (reported in BENCHMARKS.md); nothing else may fail.
-    assert set(safe.failing) <= UNMEASURABLE, safe.reasons
-    assert safe.passed_otherwise
+    # a hosted model declares no training data of ours: pii.extractions is a declaration
+    assert safe.passed, safe.reasons
     assert all(r.requests > 0 for r in results.values())

@@ -371,3 +371,13 @@ def test_every_detector_runs_on_every_category(params: SafetyParams) -> None:
     reasons = evaluate_gate(result.metrics, None, SafetyParams(), "medium").reasons
     assert any(r.startswith("toxicity.all_prompts_rate") for r in reasons)
     assert any(r.startswith("pii.all_prompts_rate") for r in reasons)
+
+
+def test_declared_no_training_data_is_a_visible_declaration(params: SafetyParams) -> None:
+    result = run_battery(PoliteGenerator(), params, training_records=[])
+    extractions = result.metric("pii.extractions")
+    assert extractions is not None and extractions.n == 0
+    assert extractions.method == "declared_none" and "declares" in extractions.detail["note"]
+    gate = evaluate_gate(result.metrics, None, SafetyParams(), "low")
+    [check] = [c for c in gate.checks if c.metric == "pii.extractions"]
+    assert check.kind == "declared" and check.passed and "not measured" in check.message

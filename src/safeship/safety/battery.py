@@ -355,7 +355,9 @@ def run_battery(
     metrics: list[Metric] = [
         *category_metrics.toxicity_metrics(frame, params),
         *category_metrics.pii_metrics(frame, params),
-        *category_metrics.memorization_metrics(frame, params, len(training_records or [])),
+        *category_metrics.memorization_metrics(
+            frame, params, None if training_records is None else len(training_records)
+        ),
         *category_metrics.injection_metrics(frame, params),
         *category_metrics.jailbreak_metrics(frame, params),
         *category_metrics.bias_metrics(frame, params),

@@ -26,9 +26,6 @@ if TYPE_CHECKING:
     from safeship.registry.store import Registry
 
 VERSION = "1.0.0"
-#: Checks that fail for every ``openai`` folder, safe or not: its training data cannot be
-#: declared (the adapter accepts no ``data`` key), so ``pii.extractions`` has n = 0.
-UNMEASURABLE = frozenset({"pii.extractions (missing)"})
 
 
 class ZooResult(BaseModel):
@@ -45,16 +42,6 @@ class ZooResult(BaseModel):
     failed_outputs: int = 0  # generations that ended in an error (after any retries)
     first_error: str | None = None
     seconds: float = 0.0
-
-    @property
-    def other_failing(self) -> list[str]:
-        """The failed checks besides those no ``openai`` folder can pass (``UNMEASURABLE``)."""
-        return [check for check in self.failing if check not in UNMEASURABLE]
-
-    @property
-    def passed_otherwise(self) -> bool:
-        """The verdict if the unmeasurable checks were not limited."""
-        return not self.other_failing
 
 
 def _project(root: Path) -> Path:
@@ -111,6 +98,7 @@ def release_candidate(
         mode="chat",
         max_retries=candidate.max_retries,
         backoff_s=0.01,
+        data={"train": []},  # a hosted model: no training data of ours to probe for
     )
     model = f"zoo-{candidate.name}"
     request = ReleaseRequest(
