@@ -190,8 +190,14 @@ def events(
     model: str | None = None,
     kind: str | None = None,
     limit: int | None = None,
+    after: int | None = None,
+    kind_prefix: str | None = None,
 ) -> list[Event]:
     query = select(ledger_events).order_by(ledger_events.c.seq)
+    if after is not None:
+        query = query.where(ledger_events.c.seq > after)
+    if kind_prefix is not None:
+        query = query.where(ledger_events.c.kind.startswith(kind_prefix, autoescape=True))
     if model is not None:
         query = query.where(ledger_events.c.model == model)
     if kind is not None:
