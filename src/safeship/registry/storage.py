@@ -164,12 +164,16 @@ def check_remote(odb: Any) -> None:
     url = f"{protocol}://{odb.path}"
     try:
         found = odb.fs.exists(bucket)
+        if not found:  # exists() says False for a refused request too: ask for the reason
+            odb.fs.info(bucket)
     except PermissionError as error:
         raise ExternalToolError(
             f"the DVC remote {url} refused access ({error}): check the credentials in the "
             "environment (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE) and the "
             "bucket's policy"
         ) from error
+    except FileNotFoundError:
+        found = False
     except Exception as error:  # noqa: BLE001 - any client failure: name the remote
         raise ExternalToolError(
             f"cannot reach the DVC remote {url}: {type(error).__name__}: {error}; check its "
