@@ -14,12 +14,16 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from safeship import ledger
+from safeship.events import EventKind
 from safeship.monitoring.consistency import Replayed, apply_event
 from safeship.registry import db
 
 if TYPE_CHECKING:
     from safeship.registry.records import DeploymentState
     from safeship.registry.store import Registry
+
+
+SEEDED = str(EventKind.DRILL_SEEDED)
 
 
 @dataclass(frozen=True)
@@ -45,13 +49,32 @@ class DeploymentReplay:
         if head == self.seq:
             return
         with db.read_connection(self.registry.engine) as connection:
-            events = ledger.events(connection, after=self.seq, kind_prefix="deployment.")
+            events = ledger.events(
+                connection, after=self.seq, kind_prefixes=("deployment.", SEEDED)
+            )
         for event in events:
-            if event.model is None or event.seq > head:
+            if event.seq > head:
+                continue
+            if event.kind == SEEDED:
+                self._seed(event)
+                continue
+            if event.model is None:
                 continue
             apply_event(self.states.setdefault(event.model, Replayed()), event)
             self.last[event.model] = LastMove(event.seq, event.kind, event.version)
         self.seq = head
+
+    def _seed(self, event: ledger.Event) -> None:
+        """A drill's staging registry starts from a copy of production's deployment state,
+        recorded in its ``drill.seeded`` event."""
+        for model, pointers in (event.payload.get("deployments") or {}).items():
+            self.states[model] = Replayed(
+                production=pointers.get("production"),
+                canary=pointers.get("canary"),
+                canary_weight=int(pointers.get("canary_weight") or 0),
+                shadow=pointers.get("shadow"),
+            )
+            self.last[model] = LastMove(event.seq, event.kind, None)
 
     def disagreement(self, model: str, state: DeploymentState) -> str | None:
         """Why ``state`` is not what the ledger explains (None when it is)."""

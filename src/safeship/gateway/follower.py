@@ -92,6 +92,7 @@ class StateFollower:
         self.loads = ModelLoads(self._load_in_background, self._loaded)
         self.replay = DeploymentReplay(registry)
         self.unexplained: dict[str, str] = {}  # model -> why its state is not served
+        self._refusing: dict[str, str] = {}  # the same, as the running sync finds it
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
@@ -161,9 +162,10 @@ class StateFollower:
             self.replay.advance(seq)
             previous = self.snapshot
             models: dict[str, ModelRoutes] = {}
+            self._refusing = {}
             for model in self.registry.models():
                 models[model.name] = self._routes(model.name, previous.models.get(model.name))
-            self.unexplained = {m: why for m, why in self.unexplained.items() if m in models}
+            self.unexplained = self._refusing  # replaced, never changed in place: /healthz reads it
             self._read_seq = seq
             published = previous.seq if self.loads.busy() else seq
             snapshot = Snapshot(
@@ -182,7 +184,6 @@ class StateFollower:
         why = self.replay.disagreement(model, state)
         if why is not None:
             return self._refuse_state(model, why, previous, statuses)
-        self.unexplained.pop(model, None)
         wanted: dict[str, str | None] = {}
         needed: list[VersionRecord] = []
 
@@ -221,7 +222,7 @@ class StateFollower:
                 why,
                 extra={"model": model, "reason": "unexplained_state"},
             )
-        self.unexplained[model] = why
+        self._refusing[model] = why
         self.loads.want(model, [])
         if previous is not None:
             return previous
