@@ -243,8 +243,10 @@ class StateFollower:
         key = (record.model, record.version)
         try:
             self.loader.load(record)
-        except LoadRefused as error:
+        except Exception as error:  # noqa: BLE001 - any failure: tried again after a pause
             self._failed[key] = time.monotonic()
+            if not isinstance(error, LoadRefused):
+                error = LoadRefused(f"{record.model} {record.version}: {error}", "load_error")
             self.refused(record, error)
             return
         self._failed.pop(key, None)
