@@ -11,18 +11,18 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import text
-from test_gateway_support import (
+
+from safeship.models import loader as model_loader
+from safeship.registry.store import Registry
+from safeship.testing.gateway import (
     ACTOR,
     GatewayServer,
     add_version,
     make_project,
     promote,
-    test_params,
-    train_ngram,
+    serving_params,
 )
-
-from safeship.models import loader as model_loader
-from safeship.registry.store import Registry
+from safeship.testing.ngram import train_ngram
 
 SLOW_S = 4.0
 
@@ -69,7 +69,7 @@ def test_a_slow_load_of_one_model_does_not_delay_another_models_rollback(
         return real_load(path)
 
     monkeypatch.setattr(model_loader, "load_generator", load_generator)
-    server = GatewayServer(registry.settings, test_params(poll_interval_ms=50), preload=False)
+    server = GatewayServer(registry.settings, serving_params(poll_interval_ms=50), preload=False)
     try:
         promote(registry, "a", "1.1.0")
         server.wait_for("a", "1.1.0")  # a 1.0.0 and 1.1.0 both loaded now
@@ -92,7 +92,7 @@ def test_unexplained_deployment_state_is_refused_saying_why(
     two_models: tuple[Registry, Path], caplog: pytest.LogCaptureFixture
 ) -> None:
     registry, _ = two_models
-    server = GatewayServer(registry.settings, test_params(poll_interval_ms=50), preload=False)
+    server = GatewayServer(registry.settings, serving_params(poll_interval_ms=50), preload=False)
     try:
         server.wait_for("a", "1.0.0")
         with registry.engine.begin() as connection:  # a superuser edits the table
@@ -132,7 +132,7 @@ def test_the_registry_file_vanishing_keeps_serving_and_recovers(
     two_models: tuple[Registry, Path],
 ) -> None:
     registry, _ = two_models
-    server = GatewayServer(registry.settings, test_params(poll_interval_ms=50), preload=False)
+    server = GatewayServer(registry.settings, serving_params(poll_interval_ms=50), preload=False)
     db_file = registry.settings.state_dir / "registry.db"
     away = db_file.with_name("registry.db.away")
     try:
