@@ -144,6 +144,10 @@ class OpenAIGenerator:
         }
         self._client: httpx.Client | None = httpx.Client(**self._client_options)
         self._async_clients: dict[asyncio.AbstractEventLoop, list[httpx.AsyncClient]] = {}
+        # built at load, off the request path: the first request on a loop would otherwise
+        # pay for the client (TLS context included) and the async stack's first use
+        self._spare: list[httpx.AsyncClient] = [self._lane()]
+        _warm_async_stack()
         self._pool: ThreadPoolExecutor | None = None
         # bounds requests in flight, and callers waiting, across every caller of this generator
         self._slots = UpstreamSlots(
@@ -346,7 +350,8 @@ class OpenAIGenerator:
         if lanes is None:
             for old in [o for o in self._async_clients if o.is_closed()]:
                 del self._async_clients[old]  # a finished asyncio.run: its sockets are gone
-            lanes = self._async_clients[loop] = []
+            lanes = self._async_clients[loop] = self._spare
+            self._spare = []
         return lanes
 
     def _lane(self) -> httpx.AsyncClient:
@@ -363,9 +368,21 @@ class OpenAIGenerator:
             self._client.close()
             self._client = None
         clients, self._async_clients = self._async_clients, {}
+        self._spare = []  # never used: no connection to close
         for loop, lanes in clients.items():
             for client in lanes:
                 _close_on(loop, client)
+
+
+def _warm_async_stack() -> None:
+    """Import what httpx's async transport imports lazily on its first request (anyio's
+    asyncio backend: ~0.1-0.2 s on a busy machine, inside the first caller's deadline)."""
+    import contextlib
+    import importlib
+
+    with contextlib.suppress(ImportError):  # a later anyio may lay this out differently
+        importlib.import_module("anyio._backends._asyncio")
+        importlib.import_module("anyio.streams.tls")
 
 
 _CLOSING: set[asyncio.Task[None]] = set()  # closes in flight keep a reference

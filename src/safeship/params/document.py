@@ -12,11 +12,11 @@ from pydantic import BaseModel, Field, ValidationError
 
 from safeship.config import PARAMS_FILE, find_project_root
 from safeship.errors import ConfigError
-from safeship.params.base import RISK_TIERS, RiskTier, _Section
+from safeship.params.base import _Section
 from safeship.params.pipeline import PrepareParams, TrainParams, ValidateParams
-from safeship.params.release import AccessParams, ReleaseParams, ScheduledTarget, TierPolicy
+from safeship.params.release import AccessParams, ReleaseParams
 from safeship.params.safety import SafetyParams
-from safeship.params.serving import CanaryParams, MonitorParams, Policy, ServingParams, ShadowParams
+from safeship.params.serving import CanaryParams, MonitorParams, ServingParams, ShadowParams
 
 
 class Params(_Section):
@@ -108,25 +108,3 @@ def _strict_yaml_loader() -> Any:
 
     StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, mapping)
     return StrictLoader
-
-
-__all__ = [
-    "AccessParams",
-    "CanaryParams",
-    "MonitorParams",
-    "Params",
-    "Policy",
-    "PrepareParams",
-    "RISK_TIERS",
-    "ReleaseParams",
-    "RiskTier",
-    "SafetyParams",
-    "ScheduledTarget",
-    "ServingParams",
-    "ShadowParams",
-    "TierPolicy",
-    "TrainParams",
-    "ValidateParams",
-    "load_params",
-    "parse_params",
-]
