@@ -431,6 +431,11 @@ def bench_log_costs(base: Path, n: int) -> list[list[str]]:
 
 
 def bench_revert(settings: Any, registry: Any, trials: int) -> list[list[str]]:
+    """A rollback rejects the version it leaves, so every trial promotes a fresh version
+    (the 1.1.0 files registered again) before timing the rollback to 1.0.0."""
+    from safeship.registry.registration import artifact_dir, register
+
+    files = artifact_dir(registry, registry.version(MODEL, "1.1.0"))
     gateway = Gateway(settings.project_root)
     times: list[float] = []
     try:
@@ -441,9 +446,13 @@ def bench_revert(settings: Any, registry: Any, trials: int) -> list[list[str]]:
                     "x-safeship-version"
                 ]
 
-            for _ in range(trials):
-                registry.promote(MODEL, "1.1.0", actor="bench", force=True, reason="bench")
-                while serving() != "1.1.0":
+            for trial in range(trials):
+                version = f"1.2.{trial}"
+                register(registry, model=MODEL, path=files, version=version, author="bench")
+                for status in ("validated", "gated", "approved"):
+                    registry.move_status(MODEL, version, status, actor="bench")
+                registry.promote(MODEL, version, actor="bench", force=True, reason="bench")
+                while serving() != version:
                     pass
                 registry.rollback(MODEL, actor="bench", reason="bench", to="1.0.0")
                 reverted = time.perf_counter()
