@@ -432,10 +432,10 @@ def bench_log_costs(base: Path, n: int) -> list[list[str]]:
 
 def bench_revert(settings: Any, registry: Any, trials: int) -> list[list[str]]:
     """A rollback rejects the version it leaves, so every trial promotes a fresh version
-    (the 1.1.0 files registered again) before timing the rollback to 1.0.0."""
-    from safeship.registry.registration import artifact_dir, register
+    (1.1.0's training folder registered again) before timing the rollback to 1.0.0."""
+    from safeship.registry.registration import register
 
-    files = artifact_dir(registry, registry.version(MODEL, "1.1.0"))
+    files = settings.project_root.parent / "o4"  # where two_version_project trained 1.1.0
     gateway = Gateway(settings.project_root)
     times: list[float] = []
     try:
