@@ -52,7 +52,14 @@ from safeship.errors import ConfigError, InputError
 from safeship.models.base import Generation, GenerationRequest
 from safeship.models.deadline import DeadlinePassed, UpstreamSlots, fetch_before
 from safeship.models.loader import read_config_json
-from safeship.models.openai_wire import Failure, classify, failed, parse
+from safeship.models.openai_wire import (
+    Failure,
+    classify,
+    close_on,
+    failed,
+    parse,
+    warm_async_stack,
+)
 
 if TYPE_CHECKING:
     import asyncio
@@ -150,7 +157,7 @@ class OpenAIGenerator:
         # built at load, off the request path: the first request on a loop would otherwise
         # pay for the client (TLS context included) and the async stack's first use
         self._spare: list[httpx.AsyncClient] = [self._lane()]
-        _warm_async_stack()
+        warm_async_stack()
         self._pool: ThreadPoolExecutor | None = None
         # bounds requests in flight, and callers waiting, across every caller of this generator
         self._slots = UpstreamSlots(
@@ -374,39 +381,4 @@ class OpenAIGenerator:
         self._spare = []  # never used: no connection to close
         for loop, lanes in clients.items():
             for client in lanes:
-                _close_on(loop, client)
-
-
-def _warm_async_stack() -> None:
-    """Import what httpx's async transport imports lazily on its first request (anyio's
-    asyncio backend: ~0.1-0.2 s on a busy machine, inside the first caller's deadline)."""
-    import contextlib
-    import importlib
-
-    with contextlib.suppress(ImportError):  # a later anyio may lay this out differently
-        importlib.import_module("anyio._backends._asyncio")
-        importlib.import_module("anyio.streams.tls")
-
-
-_CLOSING: set[asyncio.Task[None]] = set()  # closes in flight keep a reference
-
-
-def _close_on(loop: asyncio.AbstractEventLoop, client: httpx.AsyncClient) -> None:
-    """Close an async client on its own loop: waited for from another thread, scheduled
-    from the loop's own thread, skipped when the loop is gone (its sockets went with it)."""
-    import asyncio
-    import contextlib
-
-    if loop.is_closed() or not loop.is_running():
-        return
-    try:
-        running = asyncio.get_running_loop()
-    except RuntimeError:
-        running = None
-    if running is loop:
-        task = loop.create_task(client.aclose())
-        _CLOSING.add(task)
-        task.add_done_callback(_CLOSING.discard)
-        return
-    with contextlib.suppress(Exception):  # a loop that stops meanwhile: nothing to wait for
-        asyncio.run_coroutine_threadsafe(client.aclose(), loop).result(timeout=5)
+                close_on(loop, client)

@@ -1,6 +1,6 @@
 """The ``openai`` adapter's wire side, shared by its thread and asyncio paths: what a
 failed attempt means (:class:`Failure`, :func:`classify`) and how a response is read
-(:func:`parse`)."""
+(:func:`parse`), and the housekeeping of its async clients."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from safeship.models.base import Generation
 from safeship.models.deadline import DeadlinePassed, UpstreamSaturated
 
 if TYPE_CHECKING:
+    import asyncio
+
     import httpx
 
 _BODY_PREVIEW = 120
@@ -134,3 +136,38 @@ def failed(prompt: str, error: str, latency_s: float, attempts: int = 1) -> Gene
         error=error,
         attempts=attempts,
     )
+
+
+def warm_async_stack() -> None:
+    """Import what httpx's async transport imports lazily on its first request (anyio's
+    asyncio backend: ~0.1-0.2 s on a busy machine, inside the first caller's deadline)."""
+    import contextlib
+    import importlib
+
+    with contextlib.suppress(ImportError):  # a later anyio may lay this out differently
+        importlib.import_module("anyio._backends._asyncio")
+        importlib.import_module("anyio.streams.tls")
+
+
+_CLOSING: set[asyncio.Task[None]] = set()  # closes in flight keep a reference
+
+
+def close_on(loop: asyncio.AbstractEventLoop, client: httpx.AsyncClient) -> None:
+    """Close an async client on its own loop: waited for from another thread, scheduled
+    from the loop's own thread, skipped when the loop is gone (its sockets went with it)."""
+    import asyncio
+    import contextlib
+
+    if loop.is_closed() or not loop.is_running():
+        return
+    try:
+        running = asyncio.get_running_loop()
+    except RuntimeError:
+        running = None
+    if running is loop:
+        task = loop.create_task(client.aclose())
+        _CLOSING.add(task)
+        task.add_done_callback(_CLOSING.discard)
+        return
+    with contextlib.suppress(Exception):  # a loop that stops meanwhile: nothing to wait for
+        asyncio.run_coroutine_threadsafe(client.aclose(), loop).result(timeout=5)
