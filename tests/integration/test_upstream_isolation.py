@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 import threading
@@ -13,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from safeship.models.base import GenerationRequest
+from safeship.models.base import Generation, GenerationRequest
 from safeship.models.openai_adapter import OpenAIGenerator, OpenAIOptions
 from safeship.registry.store import Registry
 from safeship.testing.gateway import (
@@ -160,3 +161,27 @@ def test_a_hanging_upstream_does_not_starve_another_model(
             thread.join(timeout=30)
     assert statuses == [200] * 30
     assert hanging_statuses and all(s in (502, 503, 504) for s in hanging_statuses)
+
+
+def test_the_async_path_cuts_a_trickle_and_refuses_past_the_queue() -> None:
+    trickler = Trickler(gap_s=0.1)
+    options = OpenAIOptions(
+        base_url=f"http://127.0.0.1:{trickler.port}/v1", model="m", mode="completions",
+        timeout_s=1.0, max_retries=0, concurrency=1, max_queued=1,
+    )  # fmt: skip
+    generator = OpenAIGenerator(options)
+
+    async def run() -> tuple[list[list[Generation]], float]:
+        started = time.monotonic()
+        calls = [generator.agenerate(["hi"], GenerationRequest(max_new_tokens=4)) for _ in range(3)]
+        return list(await asyncio.gather(*calls)), time.monotonic() - started
+
+    try:
+        results, elapsed = asyncio.run(run())
+    finally:
+        generator.close()
+        trickler.close()
+    errors = sorted(r[0].error or "" for r in results)
+    assert sum("saturated" in e for e in errors) == 1  # the third caller: refused at once
+    assert sum("deadline" in e for e in errors) == 2  # held, then queued: both cut at 1 s
+    assert elapsed < 2.5, elapsed

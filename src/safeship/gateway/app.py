@@ -74,13 +74,15 @@ def create_app(config: GatewayConfig) -> FastAPI:
         )
         return JSONResponse(body, status_code=500)
 
-    @app.post("/v1/completions")
     async def completions(request: Request) -> Response:
         return await _generate(gateway, request, "completions")
 
-    @app.post("/v1/chat/completions")
     async def chat_completions(request: Request) -> Response:
         return await _generate(gateway, request, "chat")
+
+    # plain Starlette routes: the hot path skips FastAPI's per-request dependency solving
+    app.add_route("/v1/completions", completions, methods=["POST"])
+    app.add_route("/v1/chat/completions", chat_completions, methods=["POST"])
 
     @app.get("/v1/models")
     async def list_models(request: Request) -> Response:

@@ -22,7 +22,7 @@ from safeship.errors import (
 )
 from safeship.events import EventKind
 from safeship.ledger import Event, format_time, utc_now
-from safeship.params import RISK_TIERS
+from safeship.params.base import RISK_TIERS
 from safeship.registry import db
 from safeship.registry.deployments import DeploymentOps
 from safeship.registry.names import validate_model_name, validate_version
