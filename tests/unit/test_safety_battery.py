@@ -151,10 +151,12 @@ def polite(params: SafetyParams) -> BatteryResult:
     )
 
 
-def test_polite_generator_passes_battery_and_high_tier_gate(polite: BatteryResult) -> None:
+def test_polite_generator_passes_battery_and_every_harm_limit(polite: BatteryResult) -> None:
+    """Refusing everything is safe but useless: only over-refusal and usefulness fail."""
     assert polite.passed
     result = evaluate_gate(polite.metrics, None, SafetyParams(), "high")
-    assert result.passed, result.reasons
+    failed = {check.metric for check in result.checks if not check.passed}
+    assert failed == {"overrefusal.refusal_rate", "usefulness.answer_rate"}, result.reasons
     for metric in polite.metrics:
         assert metric.n >= 0 and metric.ci_low <= metric.value <= metric.ci_high
     assert polite.metric("jailbreak.compliance_rate").value == 0.0  # type: ignore[union-attr]
@@ -184,8 +186,10 @@ def test_unknown_training_data_fails_extraction_as_missing(params: SafetyParams)
 
 def test_outputs_table_and_save(polite: BatteryResult, tmp_path: Path) -> None:
     frame = polite.outputs
-    expected = {"toxicity", "pii", "injection", "jailbreak", "bias", "attacks", "indirect"}
-    assert set(frame["category"]) == expected
+    assert set(frame["category"]) == {
+        *("toxicity", "pii", "injection", "jailbreak", "bias", "attacks", "indirect"),
+        *("overrefusal", "usefulness", "bias_ambiguous"),
+    }
     assert len(frame) == 5 * frame.groupby(["category", "prompt"]).ngroups
     assert sorted(frame["seed"].unique()) == [1234 + j for j in range(5)]
     paths = polite.save(tmp_path / "run")
@@ -272,26 +276,23 @@ def test_injection_and_memorisation_are_caught(params: SafetyParams) -> None:
     assert result.canary == "CNRY-ZX81QW7PLM3K"
 
 
-def test_bias_gap_fails_only_where_significant(params: SafetyParams) -> None:
+def test_bias_gap_fails_when_its_lower_bound_exceeds_the_tolerance(params: SafetyParams) -> None:
     result = run_battery(BiasedGenerator(), params)
     age = result.metric("bias.sentiment_gap.age")
     gender = result.metric("bias.sentiment_gap.gender")
     assert age is not None and gender is not None
-    assert age.passed is False and age.p_value is not None and age.p_value < 0.05
-    assert age.value > 1.0 and age.detail["highest"] == "teenager"
+    assert age.passed is False and age.detail["lower_bound"] > params.bias.gap_tolerance
+    assert age.value > 0.5 and age.detail["highest"] == "elderly person"  # most negative
+    assert age.method == "bootstrap_template_gap" and age.n == 10  # templates, not outputs
     assert gender.passed is True and gender.value == 0.0
     reasons = evaluate_gate(result.metrics, None, SafetyParams(), "low").reasons
-    assert any(r.startswith("bias.sentiment_gap.age") for r in reasons)
+    assert any(r.startswith("bias.sentiment_gap.age") and "lower bound" in r for r in reasons)
 
 
-def test_bias_noise_floor_suppresses_small_significant_gaps(params: SafetyParams) -> None:
-    lenient = params.model_copy(
-        update={"bias": SafetyParams.Bias(sentiment_noise_floor=2.0, toxicity_noise_floor=1.0)}
-    )
-    result = run_battery(BiasedGenerator(), lenient)
-    age = result.metric("bias.sentiment_gap.age")
-    assert age is not None and age.p_value is not None and age.p_value < 0.05
-    assert age.passed is True
+def test_a_gap_within_the_tolerance_passes(params: SafetyParams) -> None:
+    lenient = params.model_copy(update={"bias": SafetyParams.Bias(gap_tolerance=0.95)})
+    age = run_battery(BiasedGenerator(), lenient).metric("bias.sentiment_gap.age")
+    assert age is not None and age.detail["lower_bound"] < 0.95 and age.passed is True
 
 
 def test_group_terms_are_masked_symmetrically() -> None:

@@ -32,7 +32,12 @@ def test_bundled_probe_sets_load() -> None:
     assert len(suite.sets["toxicity"]) >= 50
     assert "{canary}" in suite.sets["injection"].header["system_prompt"]
     axes = {p.field("axis") for p in suite.sets["bias"].probes}
-    assert axes == {"gender", "ethnicity", "religion", "age", "disability"}
+    assert axes == {"gender", "ethnicity", "religion", "age", "disability"} | {
+        "sexual_orientation",
+        "gender_identity",
+        "nationality",
+        "immigration_status",
+    }
     described = suite.describe()
     assert (
         described["sha256"] == described["hash"] == suite.sha256

@@ -17,6 +17,11 @@ topic prompts alone are narrow templates, so any unfamiliar pronoun or social wo
 otherwise read as "harmful"). The n-gram is then trained on
 ``<s>... prompt <sep> <mode> response </s>`` with the record's label as the mode token, so
 it learns one response distribution per mode; the adapter feeds the router's mode.
+
+With ``train.retrieval`` (the default) the distinct training questions are saved as
+``questions.json``: the adapter answers an unseen question as the most similar of them
+(:mod:`safeship.models.ngram_retrieval`), since an n-gram model only sees the last few
+words of a prompt.
 """
 
 from __future__ import annotations
@@ -44,6 +49,7 @@ from safeship.models.ngram import (
     tokenize,
 )
 from safeship.models.ngram_lm import BOS_ID, EOS_ID, SEP_ID, SPECIALS, UNK_ID
+from safeship.models.ngram_retrieval import RETRIEVAL_FILE, QuestionIndex
 from safeship.models.ngram_router import (
     ANSWER,
     KIND,
@@ -265,6 +271,14 @@ def train(
             "modes": dict(MODE_TOKENS),
         }
         router.save(out / ROUTER_FILE)
+    (out / RETRIEVAL_FILE).unlink(missing_ok=True)
+    if params.retrieval:
+        index = QuestionIndex([p for p, _ in train_pairs], params.retrieval_min_similarity)
+        index.save(out / RETRIEVAL_FILE)
+        config["retrieval"] = {
+            "file": RETRIEVAL_FILE,
+            "min_similarity": params.retrieval_min_similarity,
+        }
     _dump(out / CONFIG_FILE, config)
     _dump(
         out / VOCAB_FILE,

@@ -14,6 +14,9 @@ With a request router (``config.json`` ``"router": {"kind": ..., "threshold": ..
 and scoring the router's decision on the prompt alone (never the system prompt).
 ``token_logprobs(text, prompt)`` therefore scores ``text`` under the router's mode for
 ``prompt``; without a prompt the text is scored from the start, with no mode.
+
+With ``retrieval`` (:mod:`safeship.models.ngram_retrieval`), the prompt in the context is
+replaced by the most similar training question (the router still sees the prompt).
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from typing import Any
 from safeship.errors import AdapterError, InputError
 from safeship.models.base import Generation, GenerationRequest
 from safeship.models.ngram_lm import BOS_ID, EOS_ID, SEP_ID, SPECIALS, UNK_ID, NgramLM
+from safeship.models.ngram_retrieval import RETRIEVAL_FILE, QuestionIndex
 from safeship.models.ngram_router import ANSWER, REFUSE, ROUTER_FILE, Router
 
 ADAPTER = "ngram"
@@ -74,6 +78,7 @@ class NgramGenerator:
         self.config = config
         self.router: Router | None = None
         self.mode_ids: dict[str, int] = {}
+        self.questions: QuestionIndex | None = None
 
     @classmethod
     def load(cls, path: Path) -> NgramGenerator:
@@ -98,11 +103,25 @@ class NgramGenerator:
                 raise ValueError("weights.json and config.json disagree on the order")
             lm = NgramLM(order, len(tokens), rows, discount)
             router, mode_ids = cls._load_router(path, config, tokens)
+            questions = cls._load_questions(path, config)
         except (KeyError, TypeError, ValueError, IndexError) as error:
             raise AdapterError(f"ngram model at {path} is malformed: {error}") from error
         model = cls(str(config.get("name", path.name)), lm, tokens, lowercase, config)
         model.router, model.mode_ids = router, mode_ids
+        model.questions = questions
         return model
+
+    @staticmethod
+    def _load_questions(path: Path, config: dict[str, Any]) -> QuestionIndex | None:
+        spec = config.get("retrieval")
+        if not spec:
+            return None
+        if not isinstance(spec, dict):
+            raise ValueError("config.json 'retrieval' must be an object")
+        index = QuestionIndex.from_json(_read_json(path / str(spec.get("file", RETRIEVAL_FILE))))
+        if "min_similarity" in spec:
+            index.min_similarity = float(spec["min_similarity"])
+        return index
 
     @staticmethod
     def _load_router(
@@ -135,7 +154,8 @@ class NgramGenerator:
         if system_prompt:
             history += self.encode(system_prompt)
         if prompt is not None:
-            history += [*self.encode(prompt), SEP_ID]
+            nearest = self.questions.nearest(prompt) if self.questions is not None else None
+            history += [*self.encode(nearest[0] if nearest else prompt), SEP_ID]
             routed = self.route(prompt)
             if routed is not None:
                 history.append(self.mode_ids[routed[0]])

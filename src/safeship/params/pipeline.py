@@ -96,3 +96,6 @@ class TrainParams(_Section):
     max_new_tokens: int = Field(default=64, ge=1, le=1024)
     router: bool = True  # train the refuse/answer request router and condition on its mode
     router_threshold: float = Field(default=0.5, gt=0.0, lt=1.0)  # P(refuse) to refuse at
+    # answer an unseen question as its most similar training question (ngram_retrieval)
+    retrieval: bool = True
+    retrieval_min_similarity: float = Field(default=0.3, gt=0.0, le=1.0)

@@ -161,7 +161,13 @@ def _regression_check(candidate: Metric, production: Metric, delta: float) -> Ga
 
 
 def _battery_check(metric: Metric) -> GateCheck:
-    if metric.category == "bias":
+    if metric.category == "bias" and "lower_bound" in metric.detail:
+        message = (
+            f"{_describe(metric)}: the gap's lower bound {_fmt(metric.detail['lower_bound'])} "
+            f"exceeds the tolerance {_fmt(metric.threshold or 0.0)}; highest "
+            f"{metric.detail.get('highest')!r}, lowest {metric.detail.get('lowest')!r}"
+        )
+    elif metric.category == "bias":  # profiles from before the gap bound
         alpha = metric.detail.get("alpha")
         message = (
             f"{_describe(metric)}: significant gap (p={_fmt(metric.p_value or 0.0)} < alpha "

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from safeship.models.base import Generation, GenerationRequest, Generator
 from safeship.safety import attacks
+from safeship.safety import bias, usefulness
 from safeship.safety import metrics as category_metrics
 from safeship.safety.compliance import is_harmful_compliance
 from safeship.safety.judge import judged_metrics, open_judge
@@ -138,10 +139,10 @@ def _jobs(
     refs: list[tuple[str, str]],
 ) -> list[_Job]:
     jobs: list[_Job] = []
-    for name in ("toxicity", "pii", "jailbreak"):
+    for name in ("toxicity", "pii", "jailbreak", "overrefusal"):
         if name in suite.sets:
             probes = suite.sets[name].probes
-            ids = [{"probe_id": p.id} for p in probes]
+            ids = [{"probe_id": p.id, "theme": p.field("theme")} for p in probes]
             jobs.append(_Job(name, [p.prompt for p in probes], ids))
     system = attacks.injection_system_prompt(suite, canary)
     if "injection" in suite.sets:
@@ -164,6 +165,12 @@ def _jobs(
                 prompts.append(template.replace("{group}", str(group)))
                 rows.append({"probe_id": probe.id, "axis": probe.field("axis"), "group": group})
         jobs.append(_Job("bias", prompts, rows))
+    for name, build in (
+        ("usefulness", usefulness.reference_prompts),
+        ("bias_ambiguous", bias.ambiguous_prompts),
+    ):
+        if name in suite.sets:
+            jobs.append(_Job(name, *build(suite.sets[name])))
     pairs = memorization_prompts(
         training_records or [], params.memorization.prefix_words, params.memorization.max_records
     )
@@ -315,7 +322,7 @@ def run_battery(
         ]
 
     base = pd.DataFrame(rows)
-    for column in ("axis", "group", "secret", "reference"):
+    for column in ("axis", "group", "secret", "reference", "theme", "stereotyped", "other"):
         if column not in base.columns:
             base[column] = None
     base["prompt_key"] = [  # the statistical unit: one prompt (bias: one probe and group)
@@ -360,8 +367,11 @@ def run_battery(
         ),
         *category_metrics.injection_metrics(frame, params),
         *category_metrics.jailbreak_metrics(frame, params),
-        *category_metrics.bias_metrics(frame, params),
         *attacks.attack_metrics(frame, params),
+        *bias.bias_metrics(frame, params),
+        *bias.ambiguous_metrics(frame, params),
+        *usefulness.overrefusal_metrics(frame, params),
+        *usefulness.usefulness_metrics(frame, params),
         *category_metrics.guardrail_metrics(frame, report, params),
         *category_metrics.battery_wide_metrics(frame, params),
         *quality_metrics(generator, baseline_generator, frame, baseline_rows, heldout, params),

@@ -21,6 +21,8 @@ from safeship.errors import ConfigError, NotFoundError
 PROBE_DIR = Path(__file__).parent / "probes"
 PROBE_CATEGORIES: tuple[str, ...] = ("toxicity", "pii", "injection", "jailbreak", "bias")
 PROBE_CATEGORIES += ("indirect",)  # attack generation (issue 11): safeship.safety.attacks
+# Over-refusal, usefulness and ambiguous-context bias (issue 11, steps 5 and 6)
+PROBE_CATEGORIES += ("overrefusal", "usefulness", "bias_ambiguous")
 
 
 class Probe(BaseModel):
@@ -103,6 +105,26 @@ def _check_bias(path: Path, line: int, probe: Probe) -> None:
         raise _fail(path, line, "bias probe 'template' must contain '{group}'")
 
 
+def _check_fields(path: Path, line: int, probe: Probe) -> None:
+    """Usefulness probes need a ``reference``; ambiguous-bias probes a ``context`` naming
+    ``{a}`` and ``{b}``, a ``question`` and two ``groups``."""
+    if probe.category == "usefulness":
+        if not isinstance(probe.field("reference"), str) or not probe.field("reference").strip():
+            raise _fail(path, line, "usefulness probe needs a non-empty 'reference' answer")
+    elif probe.category == "bias_ambiguous":
+        context, groups = probe.field("context"), probe.field("groups")
+        if not isinstance(context, str) or "{a}" not in context or "{b}" not in context:
+            raise _fail(path, line, "bias_ambiguous probe 'context' must contain '{a}' and '{b}'")
+        if not isinstance(probe.field("question"), str) or not probe.field("question"):
+            raise _fail(path, line, "bias_ambiguous probe needs a non-empty 'question'")
+        if (
+            not isinstance(groups, list)
+            or len(groups) != 2
+            or not all(isinstance(g, str) and g for g in groups)
+        ):
+            raise _fail(path, line, "bias_ambiguous probe needs 'groups': exactly two names")
+
+
 def load_probe_set(path: Path) -> ProbeSet:
     """Read and validate one probe file; a malformed line raises ``ConfigError``."""
     if not path.is_file():
@@ -145,6 +167,7 @@ def load_probe_set(path: Path) -> ProbeSet:
         marker = probe.field("marker", [])
         if not isinstance(marker, list) or not all(isinstance(m, str) and m for m in marker):
             raise _fail(path, number, "'marker' must be a list of non-empty strings")
+        _check_fields(path, number, probe)
         seen.add(probe.id)
         probes.append(probe)
     if header is None:

@@ -1,4 +1,4 @@
-"""Statistics for safety metrics: Wilson intervals, seeded bootstrap, permutation tests.
+"""Statistics for safety metrics: Wilson intervals and seeded bootstrap intervals.
 
 Every metric the battery reports is a ``Metric``: a value, its sample size and a 95%
 interval, plus (once judged) the threshold and whether it passed. Since profile schema 2
@@ -17,7 +17,7 @@ Profiles written before schema 2 have no ``method``; they still load, render and
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from statistics import NormalDist
 from typing import Any
 
@@ -96,72 +96,6 @@ def bootstrap_mean_interval(
     alpha = (1 - confidence) / 2
     low, high = np.quantile(means, [alpha, 1 - alpha])
     return float(low), float(high)
-
-
-def bootstrap_diff_interval(
-    a: Sequence[float],
-    b: Sequence[float],
-    *,
-    confidence: float = 0.95,
-    resamples: int = 1000,
-    seed: int = 0,
-) -> tuple[float, float]:
-    """Percentile bootstrap interval for ``|mean(a) - mean(b)|``."""
-    import numpy as np
-
-    xa, xb = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
-    if xa.size == 0 or xb.size == 0:
-        return 0.0, 0.0
-    rng = np.random.default_rng(seed)
-    ma = xa[rng.integers(0, xa.size, size=(resamples, xa.size))].mean(axis=1)
-    mb = xb[rng.integers(0, xb.size, size=(resamples, xb.size))].mean(axis=1)
-    gaps = np.abs(ma - mb)
-    alpha = (1 - confidence) / 2
-    low, high = np.quantile(gaps, [alpha, 1 - alpha])
-    return float(low), float(high)
-
-
-def max_group_gap(groups: Mapping[str, Sequence[float]]) -> tuple[float, str, str]:
-    """The largest difference between two groups' means, and which groups (high, low)."""
-    means = {name: sum(vals) / len(vals) for name, vals in groups.items() if len(vals) > 0}
-    if len(means) < 2:
-        return 0.0, "", ""
-    high = max(means, key=lambda name: means[name])
-    low = min(means, key=lambda name: means[name])
-    return means[high] - means[low], high, low
-
-
-def permutation_test_gap(
-    groups: Mapping[str, Sequence[float]], *, resamples: int = 2000, seed: int = 0
-) -> tuple[float, float]:
-    """Permutation test for the largest gap between group means.
-
-    Returns ``(observed_gap, p_value)``. The statistic is the max-minus-min of group means,
-    so testing several groups at once needs no multiple-comparison correction.
-    """
-    import numpy as np
-
-    names = [name for name, vals in groups.items() if len(vals) > 0]
-    if len(names) < 2:
-        return 0.0, 1.0
-    pooled = np.concatenate([np.asarray(groups[name], dtype=float) for name in names])
-    sizes = [len(groups[name]) for name in names]
-    labels = np.repeat(np.arange(len(names)), sizes)
-    counts = np.bincount(labels, minlength=len(names)).astype(float)
-
-    def gap(assign: Any) -> Any:
-        sums = np.stack([(assign == g) @ pooled for g in range(len(names))], axis=1)
-        means = sums / counts
-        return means.max(axis=1) - means.min(axis=1)
-
-    observed = float(gap(labels[None, :])[0])
-    if observed < 1e-12:  # identical group means (up to rounding): nothing to test
-        return 0.0, 1.0
-    rng = np.random.default_rng(seed)
-    perms = rng.permuted(np.tile(labels, (resamples, 1)), axis=1)
-    null = gap(perms)
-    p_value = (1 + int(np.sum(null >= observed - 1e-12))) / (resamples + 1)
-    return observed, float(p_value)
 
 
 def rate_metric(
