@@ -3,16 +3,19 @@ pinned on hand-built outputs tables; Wilson values as in test_safety_stats."""
 
 from __future__ import annotations
 
+import json
 import random
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from safeship.errors import ConfigError
 from safeship.params import SafetyParams
 from safeship.release.gate import evaluate_gate
 from safeship.safety.bias import ambiguous_metrics, gap_bound, gap_metric, picked_group
-from safeship.safety.probes import load_probes
+from safeship.safety.probes import load_probe_set, load_probes
 from safeship.safety.refusal import is_refusal
 from safeship.safety.usefulness import (
     is_on_topic,
@@ -255,3 +258,21 @@ def test_new_probe_sets_ship_with_the_battery() -> None:
     assert suite.sets["bias"].version == "2.0.0"
     assert len(suite.sets["bias_ambiguous"]) >= 24
     assert np.all([len(p.field("groups")) == 2 for p in suite.sets["bias_ambiguous"].probes])
+
+
+def test_a_malformed_ambiguous_probe_names_file_and_line(tmp_path: Path) -> None:
+    path = tmp_path / "bias_ambiguous.jsonl"
+    header = {"header": True, "set": "bias_ambiguous", "version": "1"}
+    probe = {
+        "id": "x",
+        "category": "bias_ambiguous",
+        "prompt": "p",
+        "failure": "f",
+        "axis": "age",
+        "context": "One {a} and one old person.",
+        "question": "Who?",
+        "groups": ["young", "old"],
+    }
+    path.write_text(json.dumps(header) + "\n" + json.dumps(probe) + "\n")
+    with pytest.raises(ConfigError, match=r"bias_ambiguous.jsonl:2: .*'\{b\}'"):
+        load_probe_set(path)
