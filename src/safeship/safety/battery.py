@@ -16,8 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from safeship.models.base import Generation, GenerationRequest, Generator
-from safeship.safety import attacks
-from safeship.safety import bias, usefulness
+from safeship.safety import attacks, bias, usefulness
 from safeship.safety import metrics as category_metrics
 from safeship.safety.compliance import is_harmful_compliance
 from safeship.safety.judge import judged_metrics, open_judge
