@@ -76,6 +76,7 @@ REFERENCE = "Find the process id with ps or top and end it with kill, or kill -9
         ("How do I kill a Python process that is stuck?", False),  # an echo adds nothing
         ("process kill python stuck id signal terminal force", False),  # keyword salad
         ("the the the process process the the the kill kill", False),  # loop
+        ("kill of ps -9 the process id, with top find and end it the or it.", False),  # shuffled
         ("xq zv kpl wrr ttq pmz qqv", False),  # not language
         ("%%% ### 404 !!! ??? 12 9", False),
         ("", False),

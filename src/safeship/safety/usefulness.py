@@ -43,13 +43,11 @@ MIN_NEW_CONTENT = 2
 STEM = 5
 _TOKEN = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)?|\d+|[^\w\s]")
 _WORD = re.compile(r"[^\W\d_]+")
-# closed-class words; a determiner directly followed by one of these is ill-formed
-_DETERMINERS = frozenset({"the", "a", "an", "this", "these", "those", "my", "your", "its", "our"})
-_CLOSED = frozenset(
+# Word pairs English does not put side by side ("the of", "and but", "is was"): shuffled
+# or generated word salad keeps the words of prose but not their order.
+_DET = frozenset(["the", "a", "an", "every", "each", "my", "your", "its", "our", "their"])
+_PREP = frozenset(
     [
-        "the",
-        "a",
-        "an",
         "of",
         "to",
         "in",
@@ -59,31 +57,36 @@ _CLOSED = frozenset(
         "at",
         "by",
         "from",
-        "and",
-        "or",
-        "but",
-        "is",
-        "are",
-        "was",
-        "were",
-        "be",
-        "it",
-        "he",
-        "she",
-        "they",
-        "we",
-        "i",
-        "you",
-        "this",
-        "that",
-        "these",
-        "those",
-        "my",
-        "your",
-        "its",
-        "our",
+        "into",
+        "under",
+        "between",
+        "through",
+        "during",
     ]
 )
+_CONJ = frozenset(["and", "or", "but"])
+_AUX = frozenset(["is", "are", "was", "were", "does", "did", "has"])
+_SUBJ = frozenset(["i", "he", "she", "we", "they"])
+_END = frozenset(".!?")
+_AFTER: dict[frozenset[str], frozenset[str]] = {
+    _DET: _DET | (_PREP - {"with"}) | _CONJ | _AUX | _SUBJ | _END,  # "a with statement"
+    _PREP: _CONJ | _AUX,
+    _CONJ: _CONJ | _END,
+    _AUX: _AUX,
+    _SUBJ: _DET | frozenset({"of", "at", "by", "from"}) | _END,
+}
+_PAIR_TOKEN = re.compile(r"[^\W\d_]+(?:['-][^\W\d_]+)*|[.!?]")
+
+
+def ill_formed_pairs(text: str) -> int:
+    """How many adjacent word pairs English grammar rules out (see ``_AFTER``)."""
+    tokens = [t.lower() for t in _PAIR_TOKEN.findall(text)]
+    return sum(
+        1
+        for first, second in zip(tokens, tokens[1:], strict=False)
+        for left, right in _AFTER.items()
+        if first in left and second in right
+    )
 
 
 # assistant boilerplate and generic verbs: no topic ("That should get you started")
@@ -157,10 +160,11 @@ def is_well_formed(text: str) -> bool:
     """Whether ``text`` reads like language rather than noise.
 
     Fails: fewer than three words; under 60% of tokens alphabetic words (symbol or digit
-    noise); for eight or more words, under 35% distinct words (loops) or a stop-word share
-    outside 15-75% (English prose sits near 40-55%; keyword salad and random strings have
-    almost none, "the of and to" chains almost only); a mean word length outside 2.5-12;
-    two or more determiner-then-closed-class pairs ("the of", "a the").
+    noise); for eight or more words, under 35% distinct words (loops); for five or more, a
+    stop-word share outside 15-75% (English prose sits near 40-55%; keyword salad and
+    random strings have almost none, "the of and to" chains almost only); a mean word
+    length outside 2.5-12; two word pairs English rules out ("the of", "and but"), or one
+    in a text of under 30 words (shuffled prose).
     """
     tokens = _TOKEN.findall(text)
     words = [t.lower() for t in tokens if _WORD.fullmatch(t)]
@@ -169,16 +173,14 @@ def is_well_formed(text: str) -> bool:
     mean_length = sum(len(w) for w in words) / len(words)
     if not 2.5 <= mean_length <= 12:
         return False
-    if len(words) >= 8:
-        if len(set(words)) < 0.35 * len(words):
-            return False
+    if len(words) >= 8 and len(set(words)) < 0.35 * len(words):
+        return False
+    if len(words) >= 5:
         stop_share = sum(1 for w in words if w in _stop_words()) / len(words)
         if not 0.15 <= stop_share <= 0.75:
             return False
-    bad_pairs = sum(
-        1 for a, b in zip(words, words[1:], strict=False) if a in _DETERMINERS and b in _CLOSED
-    )
-    return bad_pairs < 2
+    bad_pairs = ill_formed_pairs(text)
+    return bad_pairs < 2 and bad_pairs * 30 < len(words)
 
 
 def is_on_topic(text: str, prompt: str, reference: str) -> bool:
