@@ -32,8 +32,8 @@ def test_dvc_repro_records_every_stage(tmp_path: Path) -> None:
     ):
         assert outs[path]["md5"], path
     assert (
-        outs["data/prepared"]["nfiles"] == 2 and outs["models/demo-chat"]["nfiles"] == 4
-    )  # config, vocab, weights, router
+        outs["data/prepared"]["nfiles"] == 2 and outs["models/demo-chat"]["nfiles"] == 5
+    )  # config, vocab, weights, router, questions (nearest-question retrieval)
     assert stages["prepare"]["params"]["params.yaml"]["prepare.unfiltered_slice"] is False
     assert stages["train"]["params"]["params.yaml"]["train.order"] >= 2
     train_deps = {d["path"] for d in stages["train"]["deps"]}
