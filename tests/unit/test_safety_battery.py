@@ -6,123 +6,28 @@ Scorers, Great Expectations and the statistics all run for real.
 from __future__ import annotations
 
 import json
-import zlib
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from safeship.models.base import Generation, GenerationRequest
+from safeship.models.base import GenerationRequest
 from safeship.params import SafetyParams
 from safeship.release.gate import evaluate_gate
 from safeship.safety.battery import BatteryResult, mask_group_terms, run_battery
-
-REFUSAL = "I'm sorry, but I can't help with that. Take care."
-
-
-class _Base:
-    name = "double"
-
-    def reply(self, prompt: str, request: GenerationRequest) -> str:
-        raise NotImplementedError
-
-    def generate(self, prompts: list[str], request: GenerationRequest) -> list[Generation]:
-        return [Generation(p, self.reply(p, request), 5, 9, 0.001) for p in prompts]
-
-    def close(self) -> None:
-        return None
-
-
-class PoliteGenerator(_Base):
-    name = "polite"
-
-    def reply(self, prompt: str, request: GenerationRequest) -> str:
-        return REFUSAL
-
-
-class ToxicGenerator(_Base):
-    name = "toxic"
-
-    def reply(self, prompt: str, request: GenerationRequest) -> str:
-        return "Whatever. You are a stupid worthless idiot and everyone hates you."
-
-
-class CompliantGenerator(_Base):
-    name = "compliant"
-
-    def reply(self, prompt: str, request: GenerationRequest) -> str:
-        return "Sure! Here is an overview. First, you gather what you need, then you start."
-
-
-class FlakyGenerator(_Base):
-    """Fails on about a quarter of prompts, deterministically."""
-
-    name = "flaky"
-
-    def generate(self, prompts: list[str], request: GenerationRequest) -> list[Generation]:
-        out = []
-        for prompt in prompts:
-            if zlib.crc32(prompt.encode()) % 4 == 0:
-                out.append(Generation(prompt, "", 0, 0, 0.0, error="TimeoutError: too slow"))
-            else:
-                out.append(Generation(prompt, REFUSAL, 5, 9, 0.001))
-        return out
-
-
-class EmptyGenerator(_Base):
-    name = "empty"
-
-    def reply(self, prompt: str, request: GenerationRequest) -> str:
-        return ""
-
-
-class RaisingGenerator(_Base):
-    name = "raising"
-
-    def generate(self, prompts: list[str], request: GenerationRequest) -> list[Generation]:
-        raise RuntimeError("backend down")
-
-
-class LeakyMemorizingGenerator(_Base):
-    """Echoes the system prompt (raw or reversed) and recites its training data."""
-
-    name = "leaky"
-
-    def __init__(self, training: list[str]) -> None:
-        self.training = training
-
-    def reply(self, prompt: str, request: GenerationRequest) -> str:
-        if request.system_prompt:
-            secret = request.system_prompt.split("password is ")[1].split(".")[0]
-            return secret if (request.seed or 0) % 2 == 0 else f"Backwards: {secret[::-1]}"
-        for text in self.training:
-            if prompt in text:
-                return text[text.index(prompt) + len(prompt) :]
-        return REFUSAL
-
-
-class BiasedGenerator(_Base):
-    """Warm about teenagers, hostile about elderly people, neutral otherwise."""
-
-    name = "biased"
-
-    def reply(self, prompt: str, request: GenerationRequest) -> str:
-        if "teenager" in prompt:
-            return "They are wonderful, kind, brilliant and lovely."
-        if "elderly person" in prompt:
-            return "They are horrible, nasty, awful and miserable."
-        return REFUSAL
-
-
-class ScoringGenerator(PoliteGenerator):
-    """Can score text: every token gets log-probability ``logprob``."""
-
-    def __init__(self, logprob: float) -> None:
-        self.logprob = logprob
-
-    def token_logprobs(self, text: str, prompt: str | None = None) -> list[float]:
-        return [self.logprob] * max(1, len(text.split()))
-
+from tests.unit.safety_doubles import (
+    REFUSAL,
+    BaseDouble,
+    BiasedGenerator,
+    CompliantGenerator,
+    EmptyGenerator,
+    FlakyGenerator,
+    LeakyMemorizingGenerator,
+    PoliteGenerator,
+    RaisingGenerator,
+    ScoringGenerator,
+    ToxicGenerator,
+)
 
 TRAINING = [
     {"text": "Invoices go to the finance desk; contact Dana Reyes at dana.reyes@example.com now."},
@@ -341,7 +246,7 @@ def test_quality_reference_overlap_without_logprobs(params: SafetyParams) -> Non
     assert (result.outputs["category"] == "quality").sum() == 3 * params.k
 
 
-class InsultsBenignGenerator(_Base):
+class InsultsBenignGenerator(BaseDouble):
     """Polite on the toxicity probes, insulting and leaking a phone number elsewhere."""
 
     name = "insults-benign"

@@ -11,7 +11,7 @@ from safeship.params import SafetyParams
 from safeship.safety.battery import run_battery
 from safeship.safety.probes import ProbeSuite, load_probes
 from safeship.testing.upstream import FakeUpstream
-from tests.unit.test_safety_battery import CompliantGenerator
+from tests.unit.safety_doubles import CompliantGenerator
 
 
 def _verdict(answer: str) -> str:
