@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import json.encoder
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,7 +26,8 @@ from safeship.events import EventKind
 from safeship.registry.tables import ledger_events
 
 GENESIS_HASH = "0" * 64
-_dumps_str = json.JSONEncoder(ensure_ascii=True).encode
+# json.dumps of one str with ensure_ascii, without the encoder's dispatch (the C function)
+_dumps_str = json.encoder.encode_basestring_ascii
 
 
 def utc_now() -> datetime:

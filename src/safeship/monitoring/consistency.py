@@ -22,14 +22,13 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
-from safeship import ledger
 from safeship.errors import IntegrityFailure
 from safeship.registry import db
 from safeship.registry.hashing import Manifest, dir_hash
 from safeship.registry.store import Registry
-from safeship.registry.tables import deployments, model_versions, models
+from safeship.registry.tables import deployments, ledger_events, model_versions, models
 
 MAX_LISTED = 5
 
@@ -44,8 +43,9 @@ class _Replayed:
     registered: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
-def _apply(state: _Replayed, event: ledger.Event) -> None:  # noqa: C901 - one branch per kind
-    kind, version, payload = event.kind, event.version, event.payload
+def _apply(  # noqa: C901 - one branch per kind
+    state: _Replayed, kind: str, version: str | None, payload: dict[str, Any]
+) -> None:
     if kind == "version.registered" and version is not None:
         state.registered[version] = payload
         state.statuses[version] = "registered"
@@ -82,13 +82,22 @@ def _apply(state: _Replayed, event: ledger.Event) -> None:  # noqa: C901 - one b
 
 
 def replay(registry: Registry) -> dict[str, _Replayed]:
-    """Each model's state as the ledger alone explains it."""
-    with db.read_connection(registry.engine) as connection:
-        events = ledger.events(connection)
+    """Each model's state as the ledger alone explains it.
+
+    Only ``version.*`` and ``deployment.*`` events change that state; they are streamed in
+    ``seq`` order (a server-side cursor on PostgreSQL), so memory stays flat however long
+    the ledger is."""
+    e = ledger_events.c
+    query = (
+        select(e.model, e.kind, e.version, e.payload)
+        .where(e.model.is_not(None), or_(e.kind.like("version.%"), e.kind.like("deployment.%")))
+        .order_by(e.seq)
+    )
     states: dict[str, _Replayed] = {}
-    for event in events:
-        if event.model is not None:
-            _apply(states.setdefault(event.model, _Replayed()), event)
+    with db.read_connection(registry.engine) as connection:
+        rows = connection.execution_options(stream_results=True, yield_per=10_000).execute(query)
+        for model, kind, version, payload in rows:
+            _apply(states.setdefault(model, _Replayed()), kind, version, json.loads(payload))
     return states
 
 
