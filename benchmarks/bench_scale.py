@@ -46,7 +46,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import fmt_seconds, header, machine_note, table  # noqa: E402
+from _common import fmt_seconds, header, table  # noqa: E402
 
 PG_URL = os.environ.get("SAFESHIP_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/test")
 START = datetime(2026, 1, 1, tzinfo=UTC)
@@ -324,7 +324,6 @@ def main() -> int:
         args.models, args.versions, args.events = 200, 100, 200_000
     header(f"Registry scale on PostgreSQL: {args.models} models x {args.versions} versions, "
            f"{args.events} ledger events")  # fmt: skip
-    print(machine_note())
     results: dict[int, dict[str, float]] = {}
     events: dict[int, int] = {}
     for n_models in (max(1, args.models // 10), args.models):

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 
 _PER_QUERY = 100  # (model, version) sample queries per UNION ALL statement
+_LOOKBACK = 5_000  # request-log ids re-read on each page: batches that committed out of order
 
 
 class Health(BaseModel):
@@ -39,11 +40,17 @@ class Health(BaseModel):
 
 class ScoreCache:
     """Scores of logged responses already seen, by request-log row id (bounded), so a page
-    reads and scores only new outputs, all in one batch (the scorer costs ~60 ms a call)."""
+    reads and scores only new outputs, all in one batch (the scorer costs ~60 ms a call);
+    and each model's newest answered requests, so a page reads only the rows logged since
+    the last one."""
 
     def __init__(self, limit: int = 100_000) -> None:
         self.limit = limit
         self.scores: dict[int, tuple[float, bool]] = {}
+        # the newest answered requests per model (id -> ts), as of request-log id ``seen_id``
+        self.answered: dict[str, dict[int, float]] = {}
+        self.seen_id = 0
+        self.end = 0.0  # the window's end at the last page
 
     def score(
         self, log: RequestLog, ids: list[int], safety: SafetyParams
@@ -85,13 +92,14 @@ def health_of(
     Counts, errors and p95 come from the per-minute roll-up the request-log writer keeps
     (``gateway.rollup``: one grouped sum over at most 60 rows per model and version, the
     p95 estimated within one histogram bucket). The newest ``sample`` answered outputs of
-    each model are found through the ``(model, version, ts)`` index, one short query per
-    version with traffic, and only outputs not seen before are read and scored
-    (``ScoreCache``).
+    each model are found through the ``(model, version, ts)`` index (one short query per
+    version with traffic) the first time, then kept up to date from the rows logged since;
+    only outputs not seen before are read and scored (``ScoreCache``).
     """
     from safeship.gateway import rollup
 
     end = time.time() if now is None else now
+    cache = cache or ScoreCache()
     health = {m: Health(model=m, window_s=window_s) for m in models}
     buckets: dict[str, list[int]] = {m: [0] * rollup.BUCKETS for m in models}
     with log.engine.connect() as connection:
@@ -108,17 +116,53 @@ def health_of(
             merged = buckets[total.model]
             for index, count in enumerate(total.buckets):
                 merged[index] += count
-        answered = _newest_answered(
-            connection, log, [(t.model, t.version) for t in served], end - window_s, end, sample
-        )
+        pairs = [(t.model, t.version) for t in served]
+        answered = _sample(connection, log, cache, pairs, end - window_s, end, sample)
     for model, h in health.items():
         h.p95_latency_ms = rollup.percentile_ms(buckets[model], 0.95)
     ids = [i for chosen in answered.values() for i in chosen]
-    scores = (cache or ScoreCache()).score(log, ids, safety)
+    scores = cache.score(log, ids, safety)
     for model, h in health.items():
         chosen = answered.get(model, [])
         _rates(h, [scores[i] for i in chosen if i in scores], safety)
     return health
+
+
+def _sample(
+    connection: Connection,
+    log: RequestLog,
+    cache: ScoreCache,
+    pairs: list[tuple[str, str | None]],
+    start: float,
+    end: float,
+    limit: int,
+) -> dict[str, list[int]]:
+    """Ids of each model's newest ``limit`` answered requests in the window.
+
+    The first time (or after a long pause), one indexed query per version with traffic;
+    after that only the rows logged since the last page (by id, re-reading the last
+    ``_LOOKBACK`` ids for batches that committed late), merged into what the cache holds."""
+    from sqlalchemy import func, select
+
+    t = log.table
+    top = int(connection.execute(select(func.coalesce(func.max(t.c.id), 0))).scalar_one())
+    moved_back = end < cache.end
+    if not cache.answered or moved_back or top - cache.seen_id > max(len(pairs), 1) * limit:
+        cache.answered = _newest_answered(connection, log, pairs, start, end, limit)
+    else:
+        query = select(t.c.model, t.c.ts, t.c.id).where(
+            t.c.id > cache.seen_id - _LOOKBACK, t.c.ts >= start, t.c.ts < end,
+            t.c.status < 400, t.c.output.is_not(None),
+        )  # fmt: skip
+        for model, ts, row_id in connection.execute(query).all():
+            cache.answered.setdefault(str(model), {})[int(row_id)] = float(ts)
+    cache.seen_id, cache.end = top, end
+    chosen: dict[str, list[int]] = {}
+    for model, rows in cache.answered.items():
+        newest = sorted(((ts, i) for i, ts in rows.items() if start <= ts < end), reverse=True)
+        cache.answered[model] = {i: ts for ts, i in newest[:limit]}
+        chosen[model] = [i for _, i in newest[:limit]]
+    return chosen
 
 
 def _newest_answered(
@@ -128,15 +172,15 @@ def _newest_answered(
     start: float,
     end: float,
     limit: int,
-) -> dict[str, list[int]]:
-    """Ids of each model's newest ``limit`` answered requests in the window.
+) -> dict[str, dict[int, float]]:
+    """Each model's newest ``limit`` answered requests in the window (id -> ts).
 
     One ``ORDER BY ts DESC LIMIT`` per (model, version) with traffic, each walking the
     ``(model, version, ts)`` index backwards, sent ``_PER_QUERY`` at a time as one UNION ALL."""
     from sqlalchemy import select, union_all
 
     t = log.table
-    found: dict[str, list[tuple[float, int]]] = {}
+    found: dict[str, dict[int, float]] = {}
     for first in range(0, len(pairs), _PER_QUERY):
         parts = [
             select(t.c.model, t.c.ts, t.c.id)
@@ -149,9 +193,9 @@ def _newest_answered(
             for model, version in pairs[first : first + _PER_QUERY]
         ]
         query = union_all(*(select(part.c.model, part.c.ts, part.c.id) for part in parts))
-        for model, ts, row_id in connection.execute(query):
-            found.setdefault(str(model), []).append((float(ts), int(row_id)))
-    return {m: [i for _, i in sorted(rows, reverse=True)[:limit]] for m, rows in found.items()}
+        for model, ts, row_id in connection.execute(query).all():  # one fetch, not per row
+            found.setdefault(str(model), {})[int(row_id)] = float(ts)
+    return found
 
 
 def _rates(health: Health, scored: list[tuple[float, bool]], safety: SafetyParams) -> None:
