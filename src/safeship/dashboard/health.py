@@ -47,8 +47,8 @@ class ScoreCache:
     def __init__(self, limit: int = 100_000) -> None:
         self.limit = limit
         self.scores: dict[int, tuple[float, bool]] = {}
-        # the newest answered requests per model (id -> ts), as of request-log id ``seen_id``
-        self.answered: dict[str, dict[int, float]] = {}
+        # the newest answered requests per model, (ts, id) newest first, as of id ``seen_id``
+        self.answered: dict[str, list[tuple[float, int]]] = {}
         self.seen_id = 0
         self.end = 0.0  # the window's end at the last page
 
@@ -147,21 +147,29 @@ def _sample(
     t = log.table
     top = int(connection.execute(select(func.coalesce(func.max(t.c.id), 0))).scalar_one())
     moved_back = end < cache.end
+    touched: dict[str, dict[int, float]] = {}
     if not cache.answered or moved_back or top - cache.seen_id > max(len(pairs), 1) * limit:
-        cache.answered = _newest_answered(connection, log, pairs, start, end, limit)
+        cache.answered = {}
+        touched = _newest_answered(connection, log, pairs, start, end, limit)
     else:
         query = select(t.c.model, t.c.ts, t.c.id).where(
             t.c.id > cache.seen_id - _LOOKBACK, t.c.ts >= start, t.c.ts < end,
             t.c.status < 400, t.c.output.is_not(None),
         )  # fmt: skip
+        present = {i for newest in cache.answered.values() for _, i in newest}
         for model, ts, row_id in connection.execute(query).all():
-            cache.answered.setdefault(str(model), {})[int(row_id)] = float(ts)
+            newest = cache.answered.get(model, [])
+            if row_id not in present and (len(newest) < limit or ts > newest[-1][0]):
+                touched.setdefault(str(model), {})[int(row_id)] = float(ts)
     cache.seen_id, cache.end = top, end
+    for model, rows in touched.items():  # newest first, at most ``limit``
+        rows.update((i, ts) for ts, i in cache.answered.get(model, []))
+        cache.answered[model] = sorted(((ts, i) for i, ts in rows.items()), reverse=True)[:limit]
     chosen: dict[str, list[int]] = {}
-    for model, rows in cache.answered.items():
-        newest = sorted(((ts, i) for i, ts in rows.items() if start <= ts < end), reverse=True)
-        cache.answered[model] = {i: ts for ts, i in newest[:limit]}
-        chosen[model] = [i for _, i in newest[:limit]]
+    for model, newest in cache.answered.items():
+        while newest and newest[-1][0] < start:  # left the window
+            newest.pop()
+        chosen[model] = [i for _, i in newest]
     return chosen
 
 
