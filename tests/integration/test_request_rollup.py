@@ -72,3 +72,31 @@ def test_buckets_cover_every_latency() -> None:
         lower, upper = rollup.bucket_edges(rollup.bucket_of(latency))
         assert lower <= latency and (latency < upper or latency >= lower * rollup.RATIO)
     assert rollup.percentile_ms([0] * rollup.BUCKETS, 0.95) is None
+
+
+def test_dashboard_sample_follows_new_requests(tmp_path: Path) -> None:
+    """A page after new traffic scores the same outputs a first page would (kept incrementally)."""
+    from safeship.dashboard.health import ScoreCache, health_of
+    from safeship.params import Params
+
+    safety = Params().safety
+    log = RequestLog(f"sqlite:///{tmp_path / 'requests.db'}")
+    now = time.time()
+    try:
+        log.write([_record(i, now - 900 + i) for i in range(200)])
+        cache = ScoreCache()
+        first = health_of(log, ["m0", "m1"], safety, sample=40, cache=cache)
+        assert first["m0"].scored == 40
+        log.write([_record(i, now - 600 + i) for i in range(200, 260)])  # newer, some failed
+        kept = health_of(log, ["m0", "m1"], safety, sample=40, cache=cache)
+        fresh = health_of(log, ["m0", "m1"], safety, sample=40)
+        for model in ("m0", "m1"):
+            assert kept[model] == fresh[model]
+        t = log.table
+        with log.engine.connect() as connection:
+            newest = connection.execute(
+                select(func.max(t.c.id)).where(t.c.model == "m0", t.c.status < 400)
+            ).scalar()
+        assert cache.answered["m0"][0][1] == newest
+    finally:
+        log.close()
