@@ -78,7 +78,7 @@ class _Counts:
         latency = float(row["latency_ms"])
         self.requests += 1
         self.errors += int(row["status"] >= 400 or row["error"] is not None)
-        self.latency_ms_sum += latency
+        self.latency_ms_sum += latency if math.isfinite(latency) else 0.0  # NaN: not storable
         self.buckets[bucket_of(latency)] += 1
 
 
