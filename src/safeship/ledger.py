@@ -227,20 +227,24 @@ def events(
 class VerifyResult:
     count: int
     head_hash: str
-    signed: int = 0  # events whose actor signature re-verified
-    unsigned: int = 0  # events without a signature (legacy, or service steps)
+    signed: int = 0  # checked events whose actor signature re-verified
+    unsigned: int = 0  # checked events without a signature (legacy, or service steps)
     signatures_checked: bool = False
 
 
-def _raw_batches(engine: Engine, batch: int = 20_000) -> Iterator[Sequence[Any]]:
+def _raw_batches(
+    engine: Engine, after_seq: int = 0, batch: int = 20_000
+) -> Iterator[Sequence[Any]]:
     raw = engine.raw_connection()
     try:
         # PostgreSQL: a server-side cursor streams the ledger instead of loading it whole.
         named = engine.dialect.name == "postgresql"
         cursor = raw.cursor(name="safeship_ledger_verify") if named else raw.cursor()
+        mark = "%s" if named else "?"
         cursor.execute(
             "SELECT seq, time, actor, kind, model, version, payload, prev_hash, hash, "
-            "actor_key, signature FROM ledger_events ORDER BY seq"
+            f"actor_key, signature FROM ledger_events WHERE seq > {mark} ORDER BY seq",
+            (after_seq,),
         )
         while True:
             rows = cursor.fetchmany(batch)
@@ -254,19 +258,26 @@ def _raw_batches(engine: Engine, batch: int = 20_000) -> Iterator[Sequence[Any]]
         raw.close()
 
 
-def verify(engine: Engine, signers: Signers | None = None) -> VerifyResult:
+def verify(
+    engine: Engine, signers: Signers | None = None, after: tuple[int, str] | None = None
+) -> VerifyResult:
     """Recompute the whole chain; raise :class:`LedgerTampered` at the first bad event.
 
     With ``signers`` (the allowed_signers keys and the service key), every signed event's
-    signature is re-verified too, and must be by its actor over its model and version."""
+    signature is re-verified too, and must be by its actor over its model and version.
+
+    ``after=(seq, hash)``: a head verified before; only the events after it are checked,
+    and the first must chain onto that hash (a cut or rewrite at or after it is caught;
+    an edit before it is left to the next full check, as are signatures repeated across
+    the boundary). ``count`` is still the whole ledger's."""
     from safeship.access.audit import signature_problem
 
-    expected_seq = 1
-    running = GENESIS_HASH
+    after_seq, running = after or (0, GENESIS_HASH)
+    expected_seq = after_seq + 1
     signed = 0
     seen_signatures: dict[str, int] = {}
     sha256 = hashlib.sha256
-    rows = (row for batch in _raw_batches(engine) for row in batch)
+    rows = (row for batch in _raw_batches(engine, after_seq) for row in batch)
     for seq, time, actor, kind, model, version, payload, prev_hash, digest, key, sig in rows:
         if seq != expected_seq:
             bad = min(seq, expected_seq)
@@ -300,5 +311,13 @@ def verify(engine: Engine, signers: Signers | None = None) -> VerifyResult:
                     raise LedgerTampered(f"signature of event seq {seq} ({kind}) fails: {problem}")
         running = digest
         expected_seq += 1
+    if after_seq and after is not None:
+        with engine.connect() as connection:
+            kept = hash_at(connection, after_seq)
+        if kept != after[1]:
+            raise LedgerTampered(
+                f"audit ledger broken at seq {after_seq}: the head verified before is "
+                f"{'gone' if kept is None else 'rewritten'} (the tail was cut or replaced)"
+            )
     count = expected_seq - 1
-    return VerifyResult(count, running, signed, count - signed, signers is not None)
+    return VerifyResult(count, running, signed, count - after_seq - signed, signers is not None)
