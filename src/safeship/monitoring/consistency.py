@@ -40,14 +40,16 @@ class _Replayed:
     canary_weight: int = 0
     shadow: str | None = None
     statuses: dict[str, str] = field(default_factory=dict)
-    registered: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # version -> (directory hash, file count) as registered: only what is compared, so a
+    # replay of a million versions stays small
+    registered: dict[str, tuple[Any, Any]] = field(default_factory=dict)
 
 
 def _apply(  # noqa: C901 - one branch per kind
     state: _Replayed, kind: str, version: str | None, payload: dict[str, Any]
 ) -> None:
     if kind == "version.registered" and version is not None:
-        state.registered[version] = payload
+        state.registered[version] = (payload.get("dir_hash"), payload.get("files"))
         state.statuses[version] = "registered"
     elif kind.startswith("version.") and version is not None and "to" in payload:
         state.statuses[version] = str(payload["to"])
@@ -101,15 +103,15 @@ def replay(registry: Registry) -> dict[str, _Replayed]:
     return states
 
 
-def _manifest_problems(model: str, row: Any, registered: dict[str, Any] | None) -> list[str]:
+def _manifest_problems(model: str, row: Any, registered: tuple[Any, Any] | None) -> list[str]:
     what = f"{model} {row.version}"
     if registered is None:
         return [f"{what}: a version row exists, but the ledger never registered it"]
     problems: list[str] = []
-    if registered.get("dir_hash") != row.dir_hash:
+    registered_hash, registered_files = registered
+    if registered_hash != row.dir_hash:
         problems.append(
-            f"{what}: directory hash {row.dir_hash} differs from the ledger's "
-            f"{registered.get('dir_hash')}"
+            f"{what}: directory hash {row.dir_hash} differs from the ledger's {registered_hash}"
         )
     try:
         manifest = Manifest.from_dict(json.loads(row.manifest))
@@ -118,10 +120,10 @@ def _manifest_problems(model: str, row: Any, registered: dict[str, Any] | None) 
         return [*problems, f"{what}: the stored manifest is unreadable"]
     if recomputed != row.dir_hash or manifest.dir_hash != row.dir_hash:
         problems.append(f"{what}: the stored manifest's files do not hash to {row.dir_hash}")
-    if "files" in registered and registered["files"] != len(manifest.files):
+    if registered_files is not None and registered_files != len(manifest.files):
         problems.append(
             f"{what}: the manifest lists {len(manifest.files)} files, the ledger "
-            f"registered {registered['files']}"
+            f"registered {registered_files}"
         )
     return problems
 
