@@ -12,20 +12,19 @@ from pathlib import Path
 
 import httpx
 import pytest
-from test_gateway_support import (
-    GatewayServer,
-    add_version,
-    make_project,
-    openai_version,
-    promote,
-    test_params,
-    train_ngram,
-)
 
 from safeship.models.base import GenerationRequest
 from safeship.models.openai_adapter import OpenAIGenerator, OpenAIOptions
 from safeship.registry.store import Registry
-from safeship.testing.upstream import FakeUpstream
+from safeship.testing.gateway import (
+    GatewayServer,
+    add_version,
+    make_project,
+    promote,
+    serving_params,
+)
+from safeship.testing.ngram import train_ngram
+from safeship.testing.upstream import FakeUpstream, openai_candidate_dir
 
 
 class Trickler:
@@ -122,13 +121,13 @@ def two_models(tmp_path: Path) -> Iterator[tuple[GatewayServer, FakeUpstream]]:
     settings = make_project(tmp_path / "project")
     with Registry.open(settings) as registry:
         add_version(registry, "demo-chat", "1.0.0", train_ngram(tmp_path / "m" / "o3", 3))
-        hanging = openai_version(
+        hanging = openai_candidate_dir(
             tmp_path / "m" / "up", upstream.url(), timeout_s=1.5, concurrency=2, max_queued=2
         )
         add_version(registry, "up-chat", "1.0.0", hanging)
         promote(registry, "demo-chat", "1.0.0")
         promote(registry, "up-chat", "1.0.0")
-    server = GatewayServer(settings, test_params(timeout_s=3.0, generation_threads=8))
+    server = GatewayServer(settings, serving_params(timeout_s=3.0, generation_threads=8))
     server.wait_for("demo-chat", "1.0.0")
     server.wait_for("up-chat", "1.0.0")
     yield server, upstream

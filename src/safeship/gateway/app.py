@@ -239,6 +239,7 @@ def _problems(gateway: Gateway) -> list[str]:
     settings = gateway.config.settings
     if settings.is_sqlite and not os.path.exists(settings.db_url.split("///", 1)[-1]):
         problems.append("registry file missing: serving the last known state")
+    problems += [f"refused: {why}" for why in gateway.follower.unexplained.values()]
     log = gateway.requests
     if log is not None and log.failing:
         problems.append("request log unwritable: records are retried, then dropped and counted")

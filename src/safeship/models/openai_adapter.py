@@ -56,7 +56,7 @@ from safeship.models.deadline import (
     UpstreamSlots,
     fetch_before,
 )
-from safeship.models.loader import read_config_json
+from safeship.models.loader import VERSION_METADATA_KEYS, read_config_json
 
 if TYPE_CHECKING:
     import httpx
@@ -94,7 +94,7 @@ class OpenAIOptions(BaseModel):
 
 def parse_options(config: dict[str, Any], source: str) -> OpenAIOptions:
     """Validate the adapter options; a bad value names the key, the value and what is allowed."""
-    options = {key: value for key, value in config.items() if key != "adapter"}
+    options = {key: value for key, value in config.items() if key not in VERSION_METADATA_KEYS}
     if "api_key" in options:
         raise ConfigError(
             f"{source}: 'api_key' must not be stored in config.json; put the key in an "

@@ -24,6 +24,7 @@ from typing import Any
 
 from sqlalchemy import or_, select
 
+from safeship import ledger
 from safeship.errors import IntegrityFailure
 from safeship.registry import db
 from safeship.registry.hashing import Manifest, dir_hash
@@ -34,7 +35,7 @@ MAX_LISTED = 5
 
 
 @dataclass
-class _Replayed:
+class Replayed:
     production: str | None = None
     canary: str | None = None
     canary_weight: int = 0
@@ -45,8 +46,13 @@ class _Replayed:
     registered: dict[str, tuple[Any, Any]] = field(default_factory=dict)
 
 
+def apply_event(state: Replayed, event: ledger.Event) -> None:
+    """Apply one ledger event to a model's replayed state."""
+    _apply(state, event.kind, event.version, event.payload)
+
+
 def _apply(  # noqa: C901 - one branch per kind
-    state: _Replayed, kind: str, version: str | None, payload: dict[str, Any]
+    state: Replayed, kind: str, version: str | None, payload: dict[str, Any]
 ) -> None:
     if kind == "version.registered" and version is not None:
         state.registered[version] = (payload.get("dir_hash"), payload.get("files"))
@@ -83,7 +89,7 @@ def _apply(  # noqa: C901 - one branch per kind
         state.shadow = version
 
 
-def replay(registry: Registry) -> dict[str, _Replayed]:
+def replay(registry: Registry) -> dict[str, Replayed]:
     """Each model's state as the ledger alone explains it.
 
     Only ``version.*`` and ``deployment.*`` events change that state; they are streamed in
@@ -95,11 +101,11 @@ def replay(registry: Registry) -> dict[str, _Replayed]:
         .where(e.model.is_not(None), or_(e.kind.like("version.%"), e.kind.like("deployment.%")))
         .order_by(e.seq)
     )
-    states: dict[str, _Replayed] = {}
+    states: dict[str, Replayed] = {}
     with db.read_connection(registry.engine) as connection:
         rows = connection.execution_options(stream_results=True, yield_per=10_000).execute(query)
         for model, kind, version, payload in rows:
-            _apply(states.setdefault(model, _Replayed()), kind, version, json.loads(payload))
+            _apply(states.setdefault(model, Replayed()), kind, version, json.loads(payload))
     return states
 
 
@@ -128,7 +134,7 @@ def _manifest_problems(model: str, row: Any, registered: tuple[Any, Any] | None)
     return problems
 
 
-def _pointer_problems(model: str, row: Any, expected: _Replayed) -> list[str]:
+def _pointer_problems(model: str, row: Any, expected: Replayed) -> list[str]:
     actual = {
         "production": row.production_version if row else None,
         "canary": row.canary_version if row else None,
@@ -156,7 +162,7 @@ def cross_check(registry: Registry) -> list[str]:
     with db.read_connection(registry.engine) as connection:
         model_rows = connection.execute(select(models)).all()
         for model_row in model_rows:
-            expected = states.get(model_row.name, _Replayed())
+            expected = states.get(model_row.name, Replayed())
             deployment = connection.execute(
                 select(deployments).where(deployments.c.model_id == model_row.id)
             ).first()
