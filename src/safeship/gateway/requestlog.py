@@ -7,8 +7,11 @@ Where it lives:
   IMMEDIATE``) to keep the ledger's chain single-writer, and a request log writing
   hundreds of rows a second there would queue behind — and delay — a rollback.
 * PostgreSQL (when ``SAFESHIP_DB_URL`` is PostgreSQL): a ``gateway_requests`` table in
-  that database, created with ``create_all`` on first use, so every replica writes to one
-  place that canary analysis and drift reports read.
+  that database, created on first use, so every replica writes to one place that canary
+  analysis and drift reports read.
+
+Next to it, each committed batch also adds its counts to the per-minute health roll-up
+(``gateway.rollup``, same transaction) that the dashboard reads.
 
 Requests never wait for the database: :meth:`RequestLog.submit` puts the record on a
 bounded in-memory queue and returns; a writer thread commits every ``batch_size``
