@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
+import json.encoder
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -25,7 +26,8 @@ from safeship.events import EventKind
 from safeship.registry.tables import ledger_events
 
 GENESIS_HASH = "0" * 64
-_dumps_str = json.JSONEncoder(ensure_ascii=True).encode
+# json.dumps of one str with ensure_ascii, without the encoder's dispatch (the C function)
+_dumps_str = json.encoder.encode_basestring_ascii
 
 
 def utc_now() -> datetime:
@@ -64,10 +66,13 @@ def event_document(
     if signature is not None:
         key_field = f'"actor_key":{_opt(actor_key)},'
         sig_field = f'"signature":{_dumps_str(signature)},'
+    # _opt inlined: ``verify`` calls this once per event
+    model_json = "null" if model is None else _dumps_str(model)
+    version_json = "null" if version is None else _dumps_str(version)
     return (
         f'{{"actor":{_dumps_str(actor)},{key_field}"kind":{_dumps_str(kind)},'
-        f'"model":{_opt(model)},"payload":{payload_json},"seq":{seq},{sig_field}'
-        f'"time":{_dumps_str(time)},"version":{_opt(version)}}}'
+        f'"model":{model_json},"payload":{payload_json},"seq":{seq},{sig_field}'
+        f'"time":{_dumps_str(time)},"version":{version_json}}}'
     )
 
 
@@ -230,26 +235,30 @@ def events(
 class VerifyResult:
     count: int
     head_hash: str
-    signed: int = 0  # events whose actor signature re-verified
-    unsigned: int = 0  # events without a signature (legacy, or service steps)
+    signed: int = 0  # checked events whose actor signature re-verified
+    unsigned: int = 0  # checked events without a signature (legacy, or service steps)
     signatures_checked: bool = False
 
 
-def _raw_rows(engine: Engine, batch: int = 20_000) -> Iterator[tuple[Any, ...]]:
+def _raw_batches(
+    engine: Engine, after_seq: int = 0, batch: int = 20_000
+) -> Iterator[Sequence[Any]]:
     raw = engine.raw_connection()
     try:
         # PostgreSQL: a server-side cursor streams the ledger instead of loading it whole.
         named = engine.dialect.name == "postgresql"
         cursor = raw.cursor(name="safeship_ledger_verify") if named else raw.cursor()
+        mark = "%s" if named else "?"
         cursor.execute(
             "SELECT seq, time, actor, kind, model, version, payload, prev_hash, hash, "
-            "actor_key, signature FROM ledger_events ORDER BY seq"
+            f"actor_key, signature FROM ledger_events WHERE seq > {mark} ORDER BY seq",
+            (after_seq,),
         )
         while True:
             rows = cursor.fetchmany(batch)
             if not rows:
                 break
-            yield from rows
+            yield rows
         cursor.close()
         if named:
             raw.rollback()
@@ -257,20 +266,27 @@ def _raw_rows(engine: Engine, batch: int = 20_000) -> Iterator[tuple[Any, ...]]:
         raw.close()
 
 
-def verify(engine: Engine, signers: Signers | None = None) -> VerifyResult:
+def verify(
+    engine: Engine, signers: Signers | None = None, after: tuple[int, str] | None = None
+) -> VerifyResult:
     """Recompute the whole chain; raise :class:`LedgerTampered` at the first bad event.
 
     With ``signers`` (the allowed_signers keys and the service key), every signed event's
-    signature is re-verified too, and must be by its actor over its model and version."""
+    signature is re-verified too, and must be by its actor over its model and version.
+
+    ``after=(seq, hash)``: a head verified before; only the events after it are checked,
+    and the first must chain onto that hash (a cut or rewrite at or after it is caught;
+    an edit before it is left to the next full check, as are signatures repeated across
+    the boundary). ``count`` is still the whole ledger's."""
     from safeship.access.audit import signature_problem
 
-    expected_seq = 1
-    running = GENESIS_HASH
+    after_seq, running = after or (0, GENESIS_HASH)
+    expected_seq = after_seq + 1
     signed = 0
     seen_signatures: dict[str, int] = {}
     sha256 = hashlib.sha256
-    for row in _raw_rows(engine):
-        seq, time, actor, kind, model, version, payload, prev_hash, digest, key, sig = row
+    rows = (row for batch in _raw_batches(engine, after_seq) for row in batch)
+    for seq, time, actor, kind, model, version, payload, prev_hash, digest, key, sig in rows:
         if seq != expected_seq:
             bad = min(seq, expected_seq)
             raise LedgerTampered(
@@ -303,5 +319,13 @@ def verify(engine: Engine, signers: Signers | None = None) -> VerifyResult:
                     raise LedgerTampered(f"signature of event seq {seq} ({kind}) fails: {problem}")
         running = digest
         expected_seq += 1
+    if after_seq and after is not None:
+        with engine.connect() as connection:
+            kept = hash_at(connection, after_seq)
+        if kept != after[1]:
+            raise LedgerTampered(
+                f"audit ledger broken at seq {after_seq}: the head verified before is "
+                f"{'gone' if kept is None else 'rewritten'} (the tail was cut or replaced)"
+            )
     count = expected_seq - 1
-    return VerifyResult(count, running, signed, count - signed, signers is not None)
+    return VerifyResult(count, running, signed, count - after_seq - signed, signers is not None)

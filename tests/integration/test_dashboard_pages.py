@@ -53,7 +53,7 @@ def test_overview_matches_registry_and_request_log(seeded: tuple[Context, Seeded
     assert health.requests == seed.requests["alpha"]  # the 50 older requests are left out
     assert health.requests_per_s == pytest.approx(100 / 3600)
     assert health.error_rate == pytest.approx(seed.errors["alpha"] / 100)
-    assert health.p95_latency_ms == 95.0
+    assert health.p95_latency_ms == pytest.approx(95.0, rel=0.25)  # a roll-up histogram bucket
     assert health.scored == 95 and health.pii_rate == pytest.approx(10 / 95)
     assert data["health"]["beta"].requests == 0 and data["health"]["beta"].pii_rate is None
     rollback = data["rollbacks"]["alpha"]

@@ -74,42 +74,56 @@ class LedgerCheck(BaseModel):
 
 
 class LedgerWatch:
-    """Recomputes the whole hash chain (``ledger.verify``) off the request path.
+    """Recomputes the hash chain (``ledger.verify``) off the request path.
 
     A full check of a million events takes seconds, so pages show the latest result and
-    when it ran; ``refresh`` runs one now, ``start`` keeps checking in the background when
-    the ledger's head moved (or every ``interval_s`` at the latest).
+    when it ran; ``refresh`` runs a full one now. ``start`` keeps checking in the
+    background: when the ledger's head moved, only the events after the last verified head
+    (which must still be there, unchanged); the whole chain again every ``interval_s`` at
+    the soonest, and no sooner than ``FULL_PAUSE`` times the last full check took, so a
+    ledger of tens of millions of events does not keep a core busy.
     """
+
+    FULL_PAUSE = 20
 
     def __init__(self, registry: RegistryBase, interval_s: float = 60.0) -> None:
         self.registry = registry
         self.interval_s = interval_s
         self.result = LedgerCheck()
         self._checked_head = -1
+        self._full_at = 0.0
+        self._full_s = 0.0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
-    def refresh(self) -> LedgerCheck:
+    def refresh(self, full: bool = True) -> LedgerCheck:
         started = time.perf_counter()
         head = self.registry.change_counter()
+        last = self.result
+        after = None
+        if not full and last.ok and last.count and last.head_hash is not None:
+            after = (last.count, last.head_hash)
         try:
-            verified = self.registry.verify_ledger()
+            verified = self.registry.verify_ledger(after=after)
             result = LedgerCheck(ok=True, count=verified.count, head_hash=verified.head_hash)
         except LedgerTampered as error:
             result = LedgerCheck(ok=False, error=str(error))
         result.checked_at = time.time()
         result.seconds = round(time.perf_counter() - started, 3)
+        if after is None:
+            self._full_at, self._full_s = result.checked_at, result.seconds
         self.result, self._checked_head = result, head
         return result
 
     def _run(self) -> None:
         while not self._stop.is_set():
-            age = time.time() - (self.result.checked_at or 0)
-            if self.registry.change_counter() != self._checked_head or age > self.interval_s:
+            since_full = time.time() - self._full_at
+            full_due = since_full > max(self.interval_s, self.FULL_PAUSE * self._full_s)
+            if full_due or self.registry.change_counter() != self._checked_head:
                 from safeship.incidents import sync
 
                 sync(self.registry)  # rollbacks, failed drills, alerts open incidents
-                self.refresh()
+                self.refresh(full=full_due)
             self._stop.wait(2.0)
 
     def start(self) -> None:

@@ -7,8 +7,11 @@ Where it lives:
   IMMEDIATE``) to keep the ledger's chain single-writer, and a request log writing
   hundreds of rows a second there would queue behind — and delay — a rollback.
 * PostgreSQL (when ``SAFESHIP_DB_URL`` is PostgreSQL): a ``gateway_requests`` table in
-  that database, created with ``create_all`` on first use, so every replica writes to one
-  place that canary analysis and drift reports read.
+  that database, created on first use, so every replica writes to one place that canary
+  analysis and drift reports read.
+
+Next to it, each committed batch also adds its counts to the per-minute health roll-up
+(``gateway.rollup``, same transaction) that the dashboard reads.
 
 Requests never wait for the database: :meth:`RequestLog.submit` puts the record on a
 bounded in-memory queue and returns; a writer thread commits every ``batch_size``
@@ -31,6 +34,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from safeship.gateway import rollup
 from safeship.gateway.intake import storable
 
 if TYPE_CHECKING:
@@ -182,11 +186,13 @@ class RequestLog:
         self.engine = _engine(url)
         self.metadata = MetaData()
         self.table = _table(self.metadata)
+        self.minutes = rollup.define(self.metadata)
         try:
-            self.metadata.create_all(self.engine, checkfirst=True)
+            self.table.create(self.engine, checkfirst=True)
         except Exception:  # noqa: BLE001 - another worker created it at the same moment
             time.sleep(0.2)
-            self.metadata.create_all(self.engine, checkfirst=True)
+            self.table.create(self.engine, checkfirst=True)
+        rollup.ensure(self.engine, self.minutes, self.table)
         self.batch_size = batch_size
         self.flush_s = flush_ms / 1000
         self.max_text_chars = max_text_chars
@@ -315,6 +321,7 @@ class RequestLog:
     def _insert(self, rows: list[dict[str, Any]]) -> None:
         with self.engine.begin() as connection:
             connection.execute(self.table.insert(), rows)
+            rollup.add(connection, self.minutes, rows)  # the dashboard's per-minute health
 
     def _write_rows_one_by_one(self, rows: list[dict[str, Any]]) -> None:
         for row in rows:

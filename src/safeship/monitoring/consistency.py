@@ -22,14 +22,14 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from safeship import ledger
 from safeship.errors import IntegrityFailure
 from safeship.registry import db
 from safeship.registry.hashing import Manifest, dir_hash
 from safeship.registry.store import Registry
-from safeship.registry.tables import deployments, model_versions, models
+from safeship.registry.tables import deployments, ledger_events, model_versions, models
 
 MAX_LISTED = 5
 
@@ -41,14 +41,21 @@ class Replayed:
     canary_weight: int = 0
     shadow: str | None = None
     statuses: dict[str, str] = field(default_factory=dict)
-    registered: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # version -> (directory hash, file count) as registered: only what is compared, so a
+    # replay of a million versions stays small
+    registered: dict[str, tuple[Any, Any]] = field(default_factory=dict)
 
 
-def apply_event(state: Replayed, event: ledger.Event) -> None:  # noqa: C901 - one per kind
+def apply_event(state: Replayed, event: ledger.Event) -> None:
     """Apply one ledger event to a model's replayed state."""
-    kind, version, payload = event.kind, event.version, event.payload
+    _apply(state, event.kind, event.version, event.payload)
+
+
+def _apply(  # noqa: C901 - one branch per kind
+    state: Replayed, kind: str, version: str | None, payload: dict[str, Any]
+) -> None:
     if kind == "version.registered" and version is not None:
-        state.registered[version] = payload
+        state.registered[version] = (payload.get("dir_hash"), payload.get("files"))
         state.statuses[version] = "registered"
     elif kind.startswith("version.") and version is not None and "to" in payload:
         state.statuses[version] = str(payload["to"])
@@ -83,25 +90,34 @@ def apply_event(state: Replayed, event: ledger.Event) -> None:  # noqa: C901 - o
 
 
 def replay(registry: Registry) -> dict[str, Replayed]:
-    """Each model's state as the ledger alone explains it."""
-    with db.read_connection(registry.engine) as connection:
-        events = ledger.events(connection)
+    """Each model's state as the ledger alone explains it.
+
+    Only ``version.*`` and ``deployment.*`` events change that state; they are streamed in
+    ``seq`` order (a server-side cursor on PostgreSQL), so memory stays flat however long
+    the ledger is."""
+    e = ledger_events.c
+    query = (
+        select(e.model, e.kind, e.version, e.payload)
+        .where(e.model.is_not(None), or_(e.kind.like("version.%"), e.kind.like("deployment.%")))
+        .order_by(e.seq)
+    )
     states: dict[str, Replayed] = {}
-    for event in events:
-        if event.model is not None:
-            apply_event(states.setdefault(event.model, Replayed()), event)
+    with db.read_connection(registry.engine) as connection:
+        rows = connection.execution_options(stream_results=True, yield_per=10_000).execute(query)
+        for model, kind, version, payload in rows:
+            _apply(states.setdefault(model, Replayed()), kind, version, json.loads(payload))
     return states
 
 
-def _manifest_problems(model: str, row: Any, registered: dict[str, Any] | None) -> list[str]:
+def _manifest_problems(model: str, row: Any, registered: tuple[Any, Any] | None) -> list[str]:
     what = f"{model} {row.version}"
     if registered is None:
         return [f"{what}: a version row exists, but the ledger never registered it"]
     problems: list[str] = []
-    if registered.get("dir_hash") != row.dir_hash:
+    registered_hash, registered_files = registered
+    if registered_hash != row.dir_hash:
         problems.append(
-            f"{what}: directory hash {row.dir_hash} differs from the ledger's "
-            f"{registered.get('dir_hash')}"
+            f"{what}: directory hash {row.dir_hash} differs from the ledger's {registered_hash}"
         )
     try:
         manifest = Manifest.from_dict(json.loads(row.manifest))
@@ -110,10 +126,10 @@ def _manifest_problems(model: str, row: Any, registered: dict[str, Any] | None) 
         return [*problems, f"{what}: the stored manifest is unreadable"]
     if recomputed != row.dir_hash or manifest.dir_hash != row.dir_hash:
         problems.append(f"{what}: the stored manifest's files do not hash to {row.dir_hash}")
-    if "files" in registered and registered["files"] != len(manifest.files):
+    if registered_files is not None and registered_files != len(manifest.files):
         problems.append(
             f"{what}: the manifest lists {len(manifest.files)} files, the ledger "
-            f"registered {registered['files']}"
+            f"registered {registered_files}"
         )
     return problems
 

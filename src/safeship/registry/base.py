@@ -218,9 +218,13 @@ class RegistryBase:
         with db.read_connection(self.engine) as connection:
             return ledger.events(connection, model=model, limit=limit)
 
-    def verify_ledger(self, signatures: bool = True) -> ledger.VerifyResult:
-        """Recompute the chain and (by default) re-verify every event's signature."""
-        return ledger.verify(self.engine, self.audit_signers() if signatures else None)
+    def verify_ledger(
+        self, signatures: bool = True, after: tuple[int, str] | None = None
+    ) -> ledger.VerifyResult:
+        """Recompute the chain and (by default) re-verify every event's signature; with
+        ``after=(seq, hash)`` only the events after that verified head."""
+        signers = self.audit_signers() if signatures else None
+        return ledger.verify(self.engine, signers, after)
 
     def checkpoint(self, reason: str) -> str:
         """Write a service-signed checkpoint of the ledger head to the DVC remote."""
