@@ -24,6 +24,19 @@ inequality the chance it *ever* reaches ``1/alpha`` is at most ``alpha``, howeve
 it is looked at and whatever the callers' activity. At weight 100 a newly flagged caller
 is surely on the canary (``p = 1``): it adds no evidence, as it should — there is no
 concurrent stable arm to compare with.
+
+The same coins also tell when the rollout has seen **enough** of a signal to move on
+(the other boundary of Wald's sequential test). The likelihood ratio of "no rise"
+against "a ``rise``-fold rise" (the largest of ``canary.ratios``, or the signal's
+``allowed_ratio`` when that is larger) grows as
+newly flagged callers keep landing on the canary no more often than its weight says;
+under a real ``rise``-fold (or larger) rise it is a supermartingale with mean <= 1, so by
+Ville's inequality the chance it *ever* reaches ``1/beta`` is at most ``beta``. A step
+may pass only once that has happened for every signal that flagged any caller, so a
+rare harm, whose first flags arrive slowly, keeps its step collecting instead of
+passing on ``min_requests`` alone. The evidence is one sequence over the whole rollout
+(the candidate is the same at every step), so what an early step collected carries
+over.
 """
 
 from __future__ import annotations
@@ -61,6 +74,9 @@ class CallerTest:
     flagged_canary: int  # callers whose first flag was on the canary
     flagged_stable: int
     expected_canary: float  # ... and how many of them the null expects on the canary
+    rise: float = 0.0  # the rise the evidence must rule out before a step passes
+    rise_e_value: float = 1.0  # >= 1/beta: a ``rise``-fold rise is ruled out
+    rise_ruled_out: bool = True  # or no caller was ever flagged (nothing to multiply)
 
 
 def first_flags(
@@ -78,30 +94,53 @@ def first_flags(
     return FirstFlags(canary=canary[rows], p=weights[rows] / 100.0)
 
 
-def mixture_e_value(flags: FirstFlags, ratios: Sequence[float]) -> float:
-    """The likelihood ratio of the first flags' arms, averaged over ``ratios``."""
+def _log_ratios(flags: FirstFlags, ratios: Sequence[float]) -> list[float] | None:
+    """log likelihood ratio of the first flags' arms for each ratio (None: no coin)."""
     import numpy as np
 
     inside = (flags.p > 0.0) & (flags.p < 1.0)  # p = 0 or 1: the arm was certain
     p, canary = flags.p[inside], flags.canary[inside]
     if len(p) == 0:
-        return 1.0
+        return None
     logs: list[float] = []
     for ratio in ratios:
         pi = ratio * p / (ratio * p + 1.0 - p)
         terms = np.where(canary, np.log(pi / p), np.log((1.0 - pi) / (1.0 - p)))
         logs.append(float(terms.sum()))
-    top = max(logs)
-    if top > 700:
-        return math.inf
-    return sum(math.exp(v) for v in logs) / len(logs)
+    return logs
 
 
-def caller_test(flags: FirstFlags, *, alpha: float, ratios: Sequence[float]) -> CallerTest:
-    """Test "callers on the canary get flagged faster than callers on stable"."""
+def _exp(value: float) -> float:
+    return math.inf if value > 700 else math.exp(value)
+
+
+def mixture_e_value(flags: FirstFlags, ratios: Sequence[float]) -> float:
+    """The likelihood ratio of the first flags' arms, averaged over ``ratios``."""
+    logs = _log_ratios(flags, ratios)
+    if logs is None:
+        return 1.0
+    return sum(_exp(v) for v in logs) / len(logs)
+
+
+def rise_e_value(flags: FirstFlags, rise: float) -> float:
+    """The likelihood ratio of "no rise" against a ``rise``-fold rise (None coins: 1)."""
+    logs = _log_ratios(flags, [rise])
+    return 1.0 if logs is None else _exp(-logs[0])
+
+
+def caller_test(
+    flags: FirstFlags, *, alpha: float, ratios: Sequence[float], beta: float, rise: float
+) -> CallerTest:
+    """Test "callers on the canary get flagged faster than callers on stable", and say
+    whether a ``rise``-fold rise is ruled out at level ``beta``."""
     e_value = mixture_e_value(flags, ratios)
     threshold = 1.0 / alpha
+    against = rise_e_value(flags, rise)
+    coins = bool(((flags.p > 0.0) & (flags.p < 1.0)).any())
     return CallerTest(
+        rise=rise,
+        rise_e_value=against,
+        rise_ruled_out=against >= 1.0 / beta or not coins,
         e_value=e_value,
         threshold=threshold,
         rejected=e_value >= threshold,
