@@ -96,10 +96,14 @@ def requests_ratio(weight: int, callers: int, runs: int) -> dict[str, Any]:
 
 
 def change_detected(
-    change: Change, params: CanaryParams, runs: int, rate: float, callers: int = 400
+    change: Change, params: CanaryParams, runs: int, rate: float, callers: int = 400, jobs: int = 1
 ) -> dict[str, Any]:
+    from concurrent.futures import ProcessPoolExecutor
+
     mix = replace(MIXES["lognormal"], callers=callers)
-    results = [simulate(params, mix, change, s, rate=rate) for s in range(runs)]
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        pending = [pool.submit(simulate, params, mix, change, s, rate=rate) for s in range(runs)]
+    results = [f.result() for f in pending]
     rolled = [r for r in results if r.outcome == "rolled_back"]
     return {"rolled_back": len(rolled) / runs, "runs": runs, "callers": callers,
             "outcomes": {o: sum(r.outcome == o for r in results) for o in
@@ -144,24 +148,35 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="200 A/A runs per mix")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--jobs", type=int, default=1, help="processes for the A/A runs")
+    parser.add_argument("--aa-runs", type=int, help="A/A runs per mix (default 200 / 500)")
+    parser.add_argument("--only", default="aa,ratio,rare_harm,latency",
+                        help="comma-separated parts to run (default: all)")  # fmt: skip
     args = parser.parse_args()
     aa_runs, power_runs = (200, 60) if args.quick else (500, 200)
+    aa_runs = args.aa_runs or aa_runs
+    parts = set(args.only.split(","))
     started = time.perf_counter()
-    result: dict[str, Any] = {"quick": args.quick, "jobs": args.jobs,
+    result: dict[str, Any] = {"quick": args.quick, "jobs": args.jobs, "parts": sorted(parts),
                               "load_average_start": os.getloadavg()}  # fmt: skip
-    aa_detail = aa(aa_runs, args.jobs)
-    result["aa_false_rollback"] = {name: d["rate"] for name, d in aa_detail.items()}
-    ratios = {str(w): requests_ratio(w, 4000, power_runs) for w in (5, 50)}
-    result["requests_ratio"] = {w: r["ratio"] for w, r in ratios.items()}
-    small = {str(w): requests_ratio(w, 400, power_runs // 2) for w in (5, 50)}
-    result["requests_ratio_400_callers"] = {w: r["ratio"] for w, r in small.items()}
-    rare = Change(rate_factor={"pii": 10.0})
-    result["rare_harm"] = {f"{n}_callers": change_detected(rare, CanaryParams(),
-                                                           power_runs // 2, 50, n)
-                           for n in (400, 4000)}  # fmt: skip
-    result["latency_x3"] = change_detected(Change(latency_factor=3.0), CanaryParams(),
-                                           power_runs // 2, rate=50)  # fmt: skip
-    result["detail"] = {"aa": aa_detail, "requests": ratios, "requests_400_callers": small}
+    detail: dict[str, Any] = {}
+    if "aa" in parts:
+        detail["aa"] = aa(aa_runs, args.jobs)
+        result["aa_false_rollback"] = {name: d["rate"] for name, d in detail["aa"].items()}
+    if "ratio" in parts:
+        ratios = {str(w): requests_ratio(w, 4000, power_runs) for w in (5, 50)}
+        result["requests_ratio"] = {w: r["ratio"] for w, r in ratios.items()}
+        small = {str(w): requests_ratio(w, 400, power_runs // 2) for w in (5, 50)}
+        result["requests_ratio_400_callers"] = {w: r["ratio"] for w, r in small.items()}
+        detail.update(requests=ratios, requests_400_callers=small)
+    if "rare_harm" in parts:
+        rare = Change(rate_factor={"pii": 10.0})
+        result["rare_harm"] = {f"{n}_callers": change_detected(rare, CanaryParams(),
+                                                               power_runs // 2, 50, n, args.jobs)
+                               for n in (400, 4000)}  # fmt: skip
+    if "latency" in parts:
+        result["latency_x3"] = change_detected(Change(latency_factor=3.0), CanaryParams(),
+                                               power_runs // 2, 50, jobs=args.jobs)  # fmt: skip
+    result["detail"] = detail
     if not args.quick:
         result["evidently"] = evidently_scaling()
     result["wall_s"] = round(time.perf_counter() - started, 1)

@@ -45,10 +45,12 @@ def test_five_fold_toxicity_is_rolled_back_at_the_first_step() -> None:
 
 def test_ten_fold_rare_harm_is_rolled_back_with_production_params() -> None:
     """PII 0.05% -> 0.5%: 0.45 points, under the 1-point absolute delta; 10x the rate.
-    Production's params (200 canary requests per step) at 50 requests/s: a step may not
-    pass before the PII evidence rules out an 8x rise, so the rise is caught on the way."""
+    Production's params (200 canary requests per step) at 50 requests/s from 4000 callers
+    (log-normal activity): a step may not pass before the PII evidence rules out an 8x
+    rise, so the rise is caught on the way."""
     change = Change(rate_factor={"pii": 10.0})
-    results = [simulate(CanaryParams(), MIXES["lognormal"], change, s) for s in range(RARE)]
+    mix = with_callers(MIXES["lognormal"], 4000)
+    results = [simulate(CanaryParams(), mix, change, seed) for seed in range(RARE)]
     rolled = [r for r in results if r.outcome == "rolled_back"]
     assert len(rolled) >= RARE - 1, [r.reason for r in results if r not in rolled]
     assert all(r.verdict and r.verdict.breach and r.verdict.breach.metric == "pii_rate"
