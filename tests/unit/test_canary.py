@@ -69,6 +69,20 @@ def test_first_flags_keep_one_per_caller() -> None:
     assert first.canary.tolist() == [True, False] and first.p.tolist() == [0.05, 0.25]
 
 
+def test_each_step_brings_fresh_coins_with_what_earlier_steps_showed() -> None:
+    """Step 0 at 5%: caller 1 seen on stable, caller 2 on the canary, caller 3 flagged on
+    stable. Step 1 at 25%: caller 1 (bucket in [5, 100)) is on the canary with 20/95,
+    caller 2 surely (no evidence), caller 3 again 20/95, caller 4 (new) with 0.25."""
+    callers = np.array([1, 2, 3, 1, 2, 3, 4])
+    flags = np.array([False, False, True, True, True, True, True])
+    canary = np.array([False, True, False, True, True, False, False])
+    weights = np.array([5.0, 5, 5, 25, 25, 25, 25])
+    steps = np.array([0, 0, 0, 1, 1, 1, 1])
+    first = first_flags(callers, flags, canary, weights, steps)
+    assert first.canary.tolist() == [False, True, True, False, False]
+    assert first.p.tolist() == pytest.approx([0.05, 20 / 95, 1.0, 20 / 95, 0.25])
+
+
 def test_no_flags_no_evidence_and_weight_100_adds_none() -> None:
     empty = FirstFlags(np.zeros(0, dtype=bool), np.zeros(0))
     assert mixture_e_value(empty, [2, 5]) == 1.0

@@ -99,7 +99,7 @@ def _rate(obs: Observations, flag: str, metric: str, params: CanaryParams, step:
     delta = params.allowed_delta.get(metric, 0.0)
     ratio = params.allowed_ratio.get(metric, 2.0)
     test = caller_test(
-        first_flags(obs.caller, flags, obs.canary, obs.weight),
+        first_flags(obs.caller, flags, obs.canary, obs.weight, obs.step),
         alpha=params.alpha / TESTS, ratios=params.ratios, beta=params.beta,
         rise=max(*params.ratios, ratio),
     )  # fmt: skip
@@ -128,7 +128,7 @@ def _latency(obs: Observations, params: CanaryParams, step: int) -> tuple[
         return {"judged": False, "stable_n": len(stable), "canary_n": len(canary)}, None
     threshold = float(np.quantile(stable, 0.95))
     test = caller_test(
-        first_flags(obs.caller, obs.latency > threshold, obs.canary, obs.weight),
+        first_flags(obs.caller, obs.latency > threshold, obs.canary, obs.weight, obs.step),
         alpha=params.alpha / TESTS, ratios=params.ratios, beta=params.beta,
         rise=max(params.ratios),
     )  # fmt: skip

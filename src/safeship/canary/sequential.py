@@ -84,14 +84,37 @@ def first_flags(
     flags: npt.NDArray[np.bool_],
     canary: npt.NDArray[np.bool_],
     weights: npt.NDArray[np.float64],
+    steps: npt.NDArray[np.int64] | None = None,
 ) -> FirstFlags:
-    """The first flagged row of every caller (rows in time order)."""
+    """The first flagged row of every caller in every step (rows in time order), with the
+    null chance that it is on the canary given what earlier steps showed of the caller's
+    bucket: a caller seen on the canary before is surely on it (no evidence); one seen
+    only on stable up to weight ``v`` has a bucket uniform in ``[v, 100)``, so at weight
+    ``w`` it is on the canary with ``(w - v) / (100 - v)``; one not seen before, ``w / 100``.
+    Each step thus brings fresh coins (a long step no longer uses up the callers)."""
     import numpy as np
 
+    if steps is None:
+        steps = np.zeros(len(callers), dtype=np.int64)
     index = np.flatnonzero(flags)
-    _, first = np.unique(callers[index], return_index=True)
+    keys = callers[index] * (int(steps.max(initial=0)) + 1) + steps[index]
+    _, first = np.unique(keys, return_index=True)
     rows = index[np.sort(first)]
-    return FirstFlags(canary=canary[rows], p=weights[rows] / 100.0)
+    p = weights[rows] / 100.0
+    size = int(callers.max(initial=0)) + 1
+    for step in np.unique(steps[rows]):
+        before = steps < step
+        if not before.any():
+            continue
+        seen_canary = np.zeros(size, dtype=bool)
+        seen_canary[callers[before & canary]] = True
+        stable_up_to = np.zeros(size)
+        np.maximum.at(stable_up_to, callers[before & ~canary], weights[before & ~canary])
+        here = steps[rows] == step
+        who = callers[rows[here]]
+        low = stable_up_to[who]
+        p[here] = np.where(seen_canary[who], 1.0, (weights[rows[here]] - low) / (100.0 - low))
+    return FirstFlags(canary=canary[rows], p=p)
 
 
 def _log_ratios(flags: FirstFlags, ratios: Sequence[float]) -> list[float] | None:
