@@ -9,7 +9,8 @@ flags (12% instead of 1.25% in the issue-12 simulation).
 
 What *is* random is the caller's bucket, and it is independent of how the caller
 behaves. This test therefore looks only at each caller's **first** flagged request of
-the rollout (its first error, toxic answer, slow answer, ...). When a caller is flagged
+each step (its first error, toxic answer, slow answer, ...; see :func:`first_flags` for
+what earlier steps tell about the caller's bucket). When a caller is flagged
 for the first time during a step of weight ``w``, under the null (the candidate behaves
 like production) it is on the canary with probability exactly ``w / 100``: nothing seen
 before — its own unflagged requests are not part of the evidence — says anything about
