@@ -12,7 +12,7 @@ behaves. This test therefore looks only at each caller's **first** flagged reque
 each step (its first error, toxic answer, slow answer, ...; see :func:`first_flags` for
 what earlier steps tell about the caller's bucket). When a caller is flagged
 for the first time during a step of weight ``w``, under the null (the candidate behaves
-like production) it is on the canary with probability exactly ``w / 100``: nothing seen
+like production) it is on the canary with probability exactly ``w / 100`` (a caller not seen in earlier steps): nothing seen
 before — its own unflagged requests are not part of the evidence — says anything about
 its bucket. So the sequence of "which arm was this newly flagged caller on" is a
 sequence of independent coins with known biases, however unevenly callers behave.
