@@ -8,6 +8,12 @@ Approvers resume the paused run from the Prefect UI form (with a signature from
 ``safeship approve RUN_ID --as NAME --key PATH``; unsigned or wrongly signed input is
 refused and recorded, and the run keeps waiting. Every run ends by writing a signed
 checkpoint of the ledger head to the DVC remote.
+
+A run of the ``release`` deployment is *suspended* while it waits (its process ends; the
+wait survives restarts of the worker or the Prefect server) and each input runs the flow
+again from the top: the steps are idempotent and the wait is rebuilt from the ledger
+(:mod:`safeship.release.approval`). The wait is not a subflow because Prefect suspends only
+top-level runs of a deployment; approvers sign this run's id, the one the UI shows.
 """
 
 from __future__ import annotations

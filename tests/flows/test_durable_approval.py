@@ -1,13 +1,12 @@
-"""A release run of a served deployment waits for approval *suspended*: the serving process
-is killed (SIGKILL) while it waits, started again, and the approval still goes through —
-once, with one ledger event per operation; a refused approval keeps it waiting."""
+"""A release run of a served deployment waits for approval *suspended*. The `make up` stack
+(its own Prefect server and serving process) is killed with SIGKILL while the run waits and
+started again; the approval still goes through — once, with one ledger event per operation
+— and a refused approval keeps the run waiting."""
 
 from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,52 +15,44 @@ import pytest
 
 from safeship.config import Settings
 from safeship.registry.store import Registry
-from tests.flows.conftest import approve, run_state, wait_for
+from safeship.stack import Stack
+from tests.flows.conftest import approve, wait_for
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
 
 
-class Serving:
-    """``python -m scripts.serve release`` (the `make up` path, one deployment) in its own
-    process group, so a SIGKILL takes down the runner and anything it started."""
+def _kill(stack: Stack) -> None:
+    """SIGKILL every process of the stack (each in its own process group)."""
+    for _, process in stack.processes:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(30)
+    stack.processes.clear()
 
-    def __init__(self, project: Path, log: Path) -> None:
-        self.project, self.log = project, log
-        self.process: subprocess.Popen[bytes] | None = None
 
-    def start(self) -> None:
-        env = {
-            **os.environ,
-            "PYTHONPATH": str(ROOT),
-            "PREFECT_RUNNER_POLL_FREQUENCY": "1",
-        }
-        with self.log.open("ab") as out:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "scripts.serve", "release"],
-                cwd=self.project,
-                env=env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-
-    def kill(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(30)
-        self.process = None
+def _start(stack: Stack) -> None:
+    stack.start_server()
+    stack.start_serving("release")
 
 
 @pytest.fixture
-def serving(release_project: Path, tmp_path: Path) -> Iterator[Serving]:
-    served = Serving(release_project, tmp_path / "serve.log")
-    served.start()
+def stack(release_project: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Stack]:
+    """The `make up` stack on a free port, serving only the release deployment."""
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    monkeypatch.setenv("PYTHONPATH", str(ROOT))  # the flows live in the repository
+    monkeypatch.setenv("PREFECT_RUNNER_POLL_FREQUENCY", "1")
+    started = Stack(Settings.from_env(), prefect_port=Stack.free_port(), project=release_project)
+    monkeypatch.setenv("PREFECT_API_URL", started.api_url)  # for `safeship approve`
     try:
-        yield served
+        _start(started)
+        with temporary_settings(updates={PREFECT_API_URL: started.api_url}):
+            yield started
     finally:
-        served.kill()
-        print(served.log.read_text(errors="replace")[-6000:])  # shown when the test fails
+        _kill(started)
+        for log in sorted(started.logs.glob("*.log")):  # shown when the test fails
+            print(f"--- {log.name}\n" + log.read_text(errors="replace")[-4000:])
 
 
 def _start_release(**request: str) -> str:
@@ -81,7 +72,7 @@ def _start_release(**request: str) -> str:
     return str(run.id)
 
 
-def _state_name(run_id: str) -> str:
+def _state(run_id: str) -> str:
     from prefect.client.orchestration import get_client
 
     with get_client(sync_client=True) as client:
@@ -89,13 +80,8 @@ def _state_name(run_id: str) -> str:
     return f"{state.type.value}/{state.name}" if state else "NONE"
 
 
-def _kinds() -> list[str]:
-    with Registry.open(Settings.from_env()) as registry:
-        return [event.kind for event in registry.events()]
-
-
-def test_a_suspended_approval_survives_killing_the_serving_process(
-    release_project: Path, serving: Serving
+def test_a_suspended_approval_survives_killing_server_and_serving_process(
+    release_project: Path, stack: Stack
 ) -> None:
     run_id = _start_release(
         model="demo-chat",
@@ -104,25 +90,26 @@ def test_a_suspended_approval_survives_killing_the_serving_process(
         author="dave",
         risk_tier="medium",
     )
-    wait_for(lambda: _state_name(run_id) == "PAUSED/Suspended", 300, "the run to suspend")
-    serving.kill()
-    assert _state_name(run_id) == "PAUSED/Suspended"  # the wait lives in the server
-    serving.start()
+    wait_for(lambda: _state(run_id) == "PAUSED/Suspended", 300, "the run to suspend")
+    _kill(stack)  # the Prefect server and the serving process, as a power cut would
+    _start(stack)
+    assert _state(run_id) == "PAUSED/Suspended"  # the wait lives in the server's database
 
     refused = approve(run_id, "alice", key="mallory")  # alice's name, mallory's key
     assert refused.returncode != 0 and "refused" in refused.stderr, refused.stdout
-    wait_for(lambda: _state_name(run_id) == "PAUSED/Suspended", 120, "the run to wait again")
+    wait_for(lambda: _state(run_id) == "PAUSED/Suspended", 120, "the run to wait again")
 
     accepted = approve(run_id, "alice", "--comment", "after a restart")
     assert accepted.returncode == 0, accepted.stderr
     assert accepted.stdout.startswith("accepted: approved by alice"), accepted.stdout
-    wait_for(lambda: run_state(run_id) == "COMPLETED", 180, "the run to complete")
+    wait_for(lambda: _state(run_id) == "COMPLETED/Completed", 180, "the run to complete")
 
     with Registry.open(Settings.from_env()) as registry:
         assert registry.deployment("demo-chat").production == "1.0.0"
         assert registry.version("demo-chat", "1.0.0").status == "production"
-        assert registry.verify_ledger().count == len(registry.events())
-    kinds = _kinds()
+        events = registry.events()
+        assert registry.verify_ledger().count == len(events)
+    kinds = [event.kind for event in events]
     for kind in (
         "version.registered",
         "version.validated",
