@@ -123,3 +123,31 @@ def test_a_suspended_approval_survives_killing_server_and_serving_process(
         "release.bundle",
     ):
         assert kinds.count(kind) == 1, (kind, kinds)
+
+
+def test_a_suspended_wait_that_times_out_rejects_the_version(
+    release_project: Path, stack: Stack
+) -> None:
+    """Prefect fails a suspended run at its timeout without running the flow; the monitor's
+    sweep then rejects the version with the timeout as the reason."""
+    from safeship.params import load_params
+    from tasks.monitor import expired_waits_task
+    from tests.flows.conftest import edit_params
+
+    edit_params(release_project, {"release": {"tiers/medium/approval_timeout_s": 5}})
+    run_id = _start_release(
+        model="demo-chat",
+        candidate_path="models/demo-chat",
+        version="1.0.0",
+        author="dave",
+        risk_tier="medium",
+    )
+    wait_for(lambda: _state(run_id) == "PAUSED/Suspended", 300, "the run to suspend")
+    params = load_params(release_project)
+    assert expired_waits_task.fn(params) == []  # the run is still waiting
+    wait_for(lambda: _state(run_id).startswith("FAILED"), 120, "Prefect to fail the wait")
+    (line,) = expired_waits_task.fn(params)
+    assert "approval timed out after 5 s" in line and run_id in line
+    assert expired_waits_task.fn(params) == []  # once
+    with Registry.open(Settings.from_env()) as registry:
+        assert registry.version("demo-chat", "1.0.0").status == "rejected"

@@ -124,3 +124,21 @@ def test_recorded_approvals_are_read_back_per_run() -> None:
     assert since == 1767225602.0
     assert [v.approver for v in verdicts] == ["alice"] and verdicts[0].key == "K1"
     assert recorded_approvals(events, "none") == (None, [])
+
+
+def test_open_waits_are_runs_that_asked_and_wrote_no_bundle() -> None:
+    from safeship.ledger import Event
+    from safeship.release.approval import open_waits
+
+    def event(seq: int, kind: str, run_id: str) -> Event:
+        payload = {"run_id": run_id, "model": "m", "version": f"v-{run_id}"}
+        return Event(seq, f"2026-01-01T00:00:0{seq}+00:00", "x", kind, "m", "1", payload, "", "")
+
+    events = [
+        event(1, "approval.requested", "done"),
+        event(2, "approval.requested", "open"),
+        event(3, "release.bundle", "done"),
+        event(4, "approval.requested", "open"),
+    ]
+    (wait,) = open_waits(events)
+    assert (wait.run_id, wait.version, wait.since) == ("open", "v-open", 1767225602.0)

@@ -22,6 +22,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import InitVar, dataclass, field
 from datetime import datetime
 
+from pydantic import BaseModel
+
 from safeship.ledger import Event
 from safeship.params import Params, TierPolicy
 from safeship.release.approvals import Verdict, complete
@@ -114,6 +116,32 @@ def recorded_approvals(events: Iterable[Event], run_id: str) -> tuple[float | No
             fields = {k: v for k, v in event.payload.items() if k in Verdict.model_fields}
             verdicts.append(Verdict.model_validate(fields))
     return since, verdicts
+
+
+class OpenWait(BaseModel):
+    """A run that asked for approval and has not written its release bundle."""
+
+    run_id: str
+    model: str
+    version: str
+    since: float  # epoch seconds of its request
+
+
+def open_waits(events: Iterable[Event]) -> list[OpenWait]:
+    """Release runs that asked for approval and never finished (no ``release.bundle``)."""
+    waits: dict[str, OpenWait] = {}
+    for event in events:
+        run_id = event.payload.get("run_id")
+        if event.kind == "release.bundle":
+            waits.pop(str(run_id), None)
+        elif event.kind == "approval.requested" and run_id and str(run_id) not in waits:
+            waits[str(run_id)] = OpenWait(
+                run_id=str(run_id),
+                model=event.payload["model"],
+                version=event.payload["version"],
+                since=datetime.fromisoformat(event.time).timestamp(),
+            )
+    return list(waits.values())
 
 
 def canary_runs(params: Params, previous: str | None, version: str) -> bool:
