@@ -40,7 +40,7 @@ browser:
 	test -x /usr/bin/chromium || { apt-get update -q && apt-get install -y -q chromium chromium-driver; }
 
 test: lint browser team-deps
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2 --dist loadgroup
 
 test-fast: setup
 	$(BIN)/python -m pytest -q -m "not slow"

@@ -104,6 +104,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=20, help="runs per command")
     parser.add_argument("--quick", action="store_true", help="smoke run: 3 runs")
+    parser.add_argument(
+        "--baseline-src",
+        help="another checkout's src folder (e.g. `git archive main src`): `status` from it "
+        "and from this tree alternate with the rest, for a before/after pair in one run",
+    )
     args = parser.parse_args()
     if args.quick:
         args.runs = 3
@@ -112,15 +117,18 @@ def main() -> None:
     scratch = Path(tempfile.mkdtemp(prefix="safeship-bench-cli-", dir="/tmp"))
     try:
         project = empty_project(scratch)
-        times = alternate(
-            {
-                "python -c pass (baseline)": ([PYTHON, "-c", "pass"], None),
-                "safeship --help": ([SAFESHIP, "--help"], None),
-                "safeship models (empty project)": ([SAFESHIP, "models"], project),
-                "safeship status (empty project)": ([SAFESHIP, "status"], project),
-            },
-            args.runs,
-        )
+        commands: dict[str, tuple[list[str], Path | None]] = {
+            "python -c pass (baseline)": ([PYTHON, "-c", "pass"], None),
+            "safeship --help": ([SAFESHIP, "--help"], None),
+            "safeship models (empty project)": ([SAFESHIP, "models"], project),
+            "safeship status (empty project)": ([SAFESHIP, "status"], project),
+        }
+        if args.baseline_src:
+            here = str(Path(__file__).resolve().parents[1] / "src")
+            for label, src in (("this tree", here), ("baseline src", args.baseline_src)):
+                argv = ["env", f"PYTHONPATH={src}", PYTHON, "-m", "safeship", "status"]
+                commands[f"status, {label} (python -m)"] = (argv, project)
+        times = alternate(commands, args.runs)
         imports = {
             "--help": import_times(["--help"]),
             "models": import_times(["models"], project),

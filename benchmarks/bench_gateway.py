@@ -295,37 +295,68 @@ def _serial(url: str, n: int, body: dict[str, Any], headers: dict[str, str]) -> 
 
 
 def bench_remote(
-    settings: Any, upstream: Upstream, n: int, seconds: float, rounds: int
+    settings: Any,
+    upstream: Upstream,
+    n: int,
+    seconds: float,
+    rounds: int,
+    baseline_src: str | None = None,
 ) -> tuple[list[list[str]], list[list[str]]]:
     """The ``openai`` adapter against the fast upstream: added latency and throughput,
-    each against the bare upstream in the same round (alternating)."""
+    each against the bare upstream in the same round (alternating). With
+    ``baseline_src`` (another checkout's ``src``), a second gateway runs that code
+    alongside, for a before/after pair in the same run."""
     body = {**BODY, "model": REMOTE}
-    gateway = Gateway(settings.project_root)
-    lat: dict[str, list[float]] = {"bare": [], "gateway": []}
-    rate: dict[str, list[float]] = {"bare": [], "gateway": []}
+    gateways = {"gateway": Gateway(settings.project_root)}
+    if baseline_src:
+        env = {"PYTHONPATH": baseline_src}
+        gateways["baseline"] = Gateway(settings.project_root, extra_env=env)
+    lat: dict[str, list[float]] = {"bare": [], **{name: [] for name in gateways}}
+    rate: dict[str, list[float]] = {"bare": [], **{name: [] for name in gateways}}
+    cpu: dict[str, list[float]] = {name: [] for name in gateways}  # CPU seconds per request
     try:
         for _ in range(rounds):
             lat["bare"] += _serial(upstream.url, n, body, {})
-            lat["gateway"] += _serial(gateway.url, n, body, {})
+            for name, gateway in gateways.items():
+                lat[name] += _serial(gateway.url, n, body, {})
             rate["bare"].append(_rate(upstream.url, seconds, 16, body))
-            rate["gateway"].append(_rate(gateway.url, seconds, 16, body))
+            for name, gateway in gateways.items():
+                used = _cpu_s(gateway.proc.pid)
+                rate[name].append(_rate(gateway.url, seconds, 16, body))
+                cpu[name].append((_cpu_s(gateway.proc.pid) - used) / (rate[name][-1] * seconds))
     finally:
-        gateway.close()
-    (b50, b99), (g50, g99) = _pcts(lat["bare"]), _pcts(lat["gateway"])
-    latency_rows = [
-        ["bare upstream (HTTP)", fmt_seconds(b50), fmt_seconds(b99), "1.00x"],
-        ["through the gateway (openai adapter)", fmt_seconds(g50), fmt_seconds(g99),
-         f"{g50 / b50:.1f}x"],
-        ["added by the gateway (target p50 <= 1 ms, p99 <= 5 ms)", fmt_seconds(g50 - b50),
-         fmt_seconds(g99 - b99), "-"],
-    ]  # fmt: skip
-    bare, through = statistics.median(rate["bare"]), statistics.median(rate["gateway"])
-    rate_rows = [
-        ["bare upstream", f"{bare:.0f}", ", ".join(f"{x:.0f}" for x in rate["bare"]), "1.00x"],
-        ["through the gateway, 1 worker (target >= 2,000)", f"{through:.0f}",
-         ", ".join(f"{x:.0f}" for x in rate["gateway"]), f"{through / bare:.2f}x"],
-    ]  # fmt: skip
+        for gateway in gateways.values():
+            gateway.close()
+    b50, b99 = _pcts(lat["bare"])
+    bare = statistics.median(rate["bare"])
+    latency_rows = [["bare upstream (HTTP)", fmt_seconds(b50), fmt_seconds(b99), "1.00x"]]
+    rate_rows = [["bare upstream", f"{bare:.0f}", _runs(rate["bare"]), "1.00x"]]
+    for name in gateways:
+        g50, g99 = _pcts(lat[name])
+        label = "through the gateway" if name == "gateway" else f"through the {name} gateway"
+        latency_rows += [
+            [f"{label} (openai adapter)", fmt_seconds(g50), fmt_seconds(g99), f"{g50 / b50:.1f}x"],
+            [f"added by the {name} (target p50 <= 1 ms, p99 <= 5 ms)", fmt_seconds(g50 - b50),
+             fmt_seconds(g99 - b99), "-"],
+        ]  # fmt: skip
+        through = statistics.median(rate[name])
+        rate_rows.append([f"{label}, 1 worker (target >= 2,000)", f"{through:.0f}",
+                          _runs(rate[name]), f"{through / bare:.2f}x"])  # fmt: skip
+        per = statistics.median(cpu[name])
+        rate_rows.append([f"  {name} process CPU per request (-> req/s per busy core)",
+                          fmt_seconds(per), f"{1 / per:.0f} req/s per core", "-"])  # fmt: skip
     return latency_rows, rate_rows
+
+
+def _cpu_s(pid: int) -> float:
+    """User + system CPU seconds of a process so far (Linux /proc): what a request costs
+    the gateway, independent of how many other jobs share the cores."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _runs(values: list[float]) -> str:
+    return ", ".join(f"{x:.0f}" for x in values)
 
 
 def bench_auth(settings: Any, registry: Any, n: int, rounds: int) -> list[list[str]]:
@@ -400,6 +431,11 @@ def bench_log_costs(base: Path, n: int) -> list[list[str]]:
 
 
 def bench_revert(settings: Any, registry: Any, trials: int) -> list[list[str]]:
+    """A rollback rejects the version it leaves, so every trial promotes a fresh version
+    (1.1.0's training folder registered again) before timing the rollback to 1.0.0."""
+    from safeship.registry.registration import register
+
+    files = settings.project_root.parent / "o4"  # where two_version_project trained 1.1.0
     gateway = Gateway(settings.project_root)
     times: list[float] = []
     try:
@@ -410,9 +446,13 @@ def bench_revert(settings: Any, registry: Any, trials: int) -> list[list[str]]:
                     "x-safeship-version"
                 ]
 
-            for _ in range(trials):
-                registry.promote(MODEL, "1.1.0", actor="bench", force=True, reason="bench")
-                while serving() != "1.1.0":
+            for trial in range(trials):
+                version = f"1.2.{trial}"
+                register(registry, model=MODEL, path=files, version=version, author="bench")
+                for status in ("validated", "gated", "approved"):
+                    registry.move_status(MODEL, version, status, actor="bench")
+                registry.promote(MODEL, version, actor="bench", force=True, reason="bench")
+                while serving() != version:
                     pass
                 registry.rollback(MODEL, actor="bench", reason="bench", to="1.0.0")
                 reverted = time.perf_counter()
@@ -432,6 +472,14 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--trials", type=int, default=50)
     parser.add_argument("--quick", action="store_true", help="smoke run: small counts")
+    parser.add_argument(
+        "--baseline-src",
+        help="another checkout's src folder (e.g. `git archive main src`): its gateway runs "
+        "alongside over the fast upstream, for a before/after pair in the same run",
+    )
+    parser.add_argument(
+        "--remote-only", action="store_true", help="only the fast-upstream and API-key parts"
+    )
     args = parser.parse_args()
     if args.quick:
         args.requests, args.seconds, args.rounds, args.trials = 40, 1.0, 1, 3
@@ -444,7 +492,7 @@ def main() -> int:
         try:
             _register_remote(registry, base, upstream.url)
             latency_rows, rate_rows = bench_remote(
-                settings, upstream, args.requests, args.seconds, args.rounds
+                settings, upstream, args.requests, args.seconds, args.rounds, args.baseline_src
             )
             auth_rows = bench_auth(settings, registry, args.requests, args.rounds)
         finally:
@@ -456,6 +504,9 @@ def main() -> int:
         print("\n## API-key check (serial, same upstream, one gateway each, alternating)\n")
         print(table(["gateway", "p50", "p99", "p50 ratio"], auth_rows))
         print()
+        if args.remote_only:
+            registry.close()
+            return 0
         print("## Added latency over the n-gram adapter in process (serial, 16 tokens)\n")
         print(
             table(

@@ -34,6 +34,9 @@ def main() -> int:
     parser.add_argument("--out", default="reports/gateway-flame.svg")
     parser.add_argument("--request-log", action="store_true", help="keep the request log on")
     parser.add_argument("--quick", action="store_true", help="smoke run: 2 s")
+    parser.add_argument(
+        "--raw", action="store_true", help="collapsed stacks (text) instead of an SVG"
+    )
     args = parser.parse_args()
     if args.quick:
         args.seconds = 2.0
@@ -50,7 +53,8 @@ def main() -> int:
             try:
                 record = subprocess.Popen(
                     [spy, "record", "-p", str(gateway.proc.pid), "-o", str(out),
-                     "-d", str(int(args.seconds) + 2), "-r", "200", "--nonblocking"],
+                     "-d", str(int(args.seconds) + 2), "-r", "200", "--nonblocking",
+                     "-f", "raw" if args.raw else "flamegraph"],
                 )  # fmt: skip
                 rate = _rate(gateway.url, args.seconds, 16, {**BODY, "model": REMOTE})
                 record.wait(timeout=args.seconds + 60)

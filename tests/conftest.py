@@ -81,3 +81,17 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.delenv("SAFESHIP_HOME", raising=False)
     monkeypatch.delenv("SAFESHIP_DB_URL", raising=False)
     return root
+
+
+_PREFECT_GROUP = ("tests/flows/", "tests/team/test_team_worker_release.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under ``pytest -n N --dist loadgroup`` (``make test``), a test file runs whole on one
+    worker (its module fixtures are built once), and every test that needs the session's
+    Prefect server and built demo shares one worker, so neither is built twice."""
+    root = Path(__file__).resolve().parent.parent
+    for item in items:
+        rel = Path(str(item.fspath)).resolve().relative_to(root).as_posix()
+        group = "prefect" if rel.startswith(_PREFECT_GROUP) else rel
+        item.add_marker(pytest.mark.xdist_group(group))

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, or_, select
 
 from safeship.access.identities import Signers, normalise_name
 from safeship.access.signatures import Verified
@@ -190,8 +190,16 @@ def events(
     model: str | None = None,
     kind: str | None = None,
     limit: int | None = None,
+    after: int | None = None,
+    kind_prefixes: tuple[str, ...] = (),
 ) -> list[Event]:
     query = select(ledger_events).order_by(ledger_events.c.seq)
+    if after is not None:
+        query = query.where(ledger_events.c.seq > after)
+    if kind_prefixes:
+        query = query.where(
+            or_(*(ledger_events.c.kind.startswith(p, autoescape=True) for p in kind_prefixes))
+        )
     if model is not None:
         query = query.where(ledger_events.c.model == model)
     if kind is not None:

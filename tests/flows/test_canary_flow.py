@@ -12,16 +12,16 @@ import yaml
 
 from safeship.config import Settings
 from safeship.registry.store import Registry
-from tests.integration.canary_support import FlakyUpstream, ngram_with_abuse
-from tests.integration.test_gateway_support import (
+from safeship.testing.gateway import (
     GatewayServer,
     add_version,
     free_port,
     make_project,
-    openai_version,
     promote,
-    test_params,
+    serving_params,
 )
+from safeship.testing.upstream import openai_candidate_dir
+from tests.integration.canary_support import FlakyUpstream, ngram_with_abuse
 
 pytestmark = pytest.mark.slow
 MODEL = "demo-chat"
@@ -49,7 +49,7 @@ def world(
     registry = Registry.open(settings)
     add_version(registry, MODEL, "1.0.0", ngram_with_abuse(tmp_path / "m" / "v1", 10))
     promote(registry, MODEL, "1.0.0")
-    gateway = GatewayServer(settings, test_params(timeout_s=5.0, shadow_queue=512))
+    gateway = GatewayServer(settings, serving_params(timeout_s=5.0, shadow_queue=512))
     gateway.wait_for(MODEL, "1.0.0")
     _write_params(settings.project_root, gateway.url)
     try:
@@ -91,7 +91,9 @@ def test_failing_candidate_is_rolled_back_and_the_run_fails(
     registry, _, tmp_path = world
     upstream = FlakyUpstream(fail_rate=0.2)
     try:
-        add_version(registry, MODEL, "2.0.0", openai_version(tmp_path / "api", upstream.url()))
+        add_version(
+            registry, MODEL, "2.0.0", openai_candidate_dir(tmp_path / "api", upstream.url())
+        )
         state = canary_rollout(MODEL, "2.0.0", return_state=True)
     finally:
         upstream.close()

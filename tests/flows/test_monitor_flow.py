@@ -13,7 +13,7 @@ from safeship.config import Settings
 from safeship.params import TrainParams, parse_params
 from safeship.registry.registration import artifact_dir, register
 from safeship.registry.store import Registry
-from tests.flows.conftest import edit_params
+from tests.flows.support import edit_params
 
 pytestmark = pytest.mark.slow
 MODEL = "mon-chat"

@@ -9,7 +9,7 @@ import pytest
 
 from safeship.config import Settings
 from safeship.registry.store import Registry
-from tests.flows.conftest import (
+from tests.flows.support import (
     ReleaseRun,
     approve,
     edit_params,

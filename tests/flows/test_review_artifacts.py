@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.flows.conftest import ReleaseRun, approve, wait_for_paused_run
+from tests.flows.support import ReleaseRun, approve, wait_for_paused_run
 
 pytestmark = pytest.mark.slow
 DASHBOARD = "http://127.0.0.1:8750"  # only written into links; nothing is fetched from it

@@ -13,20 +13,19 @@ from typing import Any
 
 from safeship.canary.observations import text_scorer
 from safeship.canary.rollout import Effects, RolloutResult, run_rollout
-from safeship.demo import prepare as prep
-from safeship.demo import train as tr
 from safeship.gateway.requestlog import RequestLog
-from safeship.params import CanaryParams, SafetyParams, TrainParams, parse_params
+from safeship.params import CanaryParams, SafetyParams
 from safeship.registry.store import Registry
+from safeship.testing.ngram import DEMO_DATA
+from safeship.testing.ngram import train_ngram as kit_train_ngram
 from safeship.testing.traffic import TrafficConfig, load_prompts, run_traffic
 from safeship.testing.upstream import FakeUpstream
-from tests.integration.test_gateway_support import ROOT
 
 ABUSIVE_WORDS = ("idiot", "dumb", "crap", "stupid", "moron", "loser", "shut up", "pathetic")
 
 
 def abusive_lines() -> list[dict[str, Any]]:
-    path = ROOT / "src/safeship/demo/data/unfiltered_scrape.jsonl"
+    path = DEMO_DATA / "unfiltered_scrape.jsonl"
     records = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
     return [r for r in records if any(w in r["response"].lower() for w in ABUSIVE_WORDS)]
 
@@ -34,20 +33,7 @@ def abusive_lines() -> list[dict[str, Any]]:
 def train_ngram(dest: Path, order: int, data: Path | None = None) -> Path:
     """A real demo n-gram model on the cooking and travel slices (no request router: those
     slices hold no refusals to train one on)."""
-    data = data or dest.parent / "prepared"
-    if not (data / "corpus.jsonl").exists():
-        params = parse_params(
-            {"prepare": {"source_dir": str(ROOT / "src/safeship/demo/data"),
-                         "slices": ["cooking", "travel"]}},
-            Path("params.yaml"),
-        ).prepare  # fmt: skip
-        prep.prepare(params, ROOT, data)
-    options: dict[str, Any] = {"order": order}
-    if "router" in TrainParams.model_fields:
-        options["router"] = False
-    tr.train(TrainParams(**options), dest.parent, data_dir=data, model_dir=dest,
-             metrics_path=dest.parent / f"{dest.name}.metrics.json")  # fmt: skip
-    return dest
+    return kit_train_ngram(dest, order, data, router=False)
 
 
 def ngram_with_abuse(dest: Path, abusive: int, order: int = 3) -> Path:

@@ -13,20 +13,20 @@ from pathlib import Path
 
 import pytest
 from canary_support import FlakyUpstream, ngram_with_abuse, rollout_on_gateway
-from test_gateway_support import (
-    GatewayServer,
-    add_version,
-    make_project,
-    openai_version,
-    promote,
-    test_params,
-)
 
 from safeship.canary import repair_stale_canary
 from safeship.config import Settings
 from safeship.gateway.requestlog import RequestLog, default_url
 from safeship.params import CanaryParams
 from safeship.registry.store import Registry
+from safeship.testing.gateway import (
+    GatewayServer,
+    add_version,
+    make_project,
+    promote,
+    serving_params,
+)
+from safeship.testing.upstream import openai_candidate_dir
 
 MODEL = "demo-chat"
 
@@ -47,7 +47,7 @@ def world(tmp_path: Path) -> Iterator[World]:
     models = tmp_path / "models"
     add_version(registry, MODEL, "1.0.0", ngram_with_abuse(models / "v1", 10))
     promote(registry, MODEL, "1.0.0")
-    gateway = GatewayServer(settings, test_params(timeout_s=5.0))
+    gateway = GatewayServer(settings, serving_params(timeout_s=5.0))
     gateway.wait_for(MODEL, "1.0.0")
     log = RequestLog(default_url(settings))
     try:
@@ -103,7 +103,10 @@ def test_failing_candidate_is_rolled_back_at_first_step(world: World) -> None:
     upstream = FlakyUpstream(fail_rate=0.2)
     try:
         add_version(
-            world.registry, MODEL, "2.0.0", openai_version(world.models / "api", upstream.url())
+            world.registry,
+            MODEL,
+            "2.0.0",
+            openai_candidate_dir(world.models / "api", upstream.url()),
         )
         result = rollout_on_gateway(
             world.registry, world.gateway, world.log, MODEL, "2.0.0", _params(), rate=120

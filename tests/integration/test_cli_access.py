@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from tests.integration.test_cli_registry import cli_project_any_db, ok, run  # noqa: F401
+from tests.helpers import ok, run
 
 ACCESS = {
     "enforce": True,

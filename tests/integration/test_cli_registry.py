@@ -3,56 +3,10 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 
-import pytest
-
-from tests.helpers import make_artifact
-
-SAFESHIP = [sys.executable, "-m", "safeship.cli"]
-
-
-def run(
-    project: Path, *args: str, env: dict[str, str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    full_env = {**os.environ, **(env or {})}
-    return subprocess.run(
-        [*SAFESHIP, *args],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        env=full_env,
-        timeout=120,
-        check=False,
-    )
-
-
-def ok(project: Path, *args: str, env: dict[str, str] | None = None) -> str:
-    result = run(project, *args, env=env)
-    assert result.returncode == 0, result.stderr
-    return result.stdout
-
-
-def _init(project: Path) -> Path:
-    ok(project, "init")
-    make_artifact(project / "m1", seed="a")
-    make_artifact(project / "m2", seed="b")
-    return project
-
-
-@pytest.fixture
-def cli_project(project: Path) -> Path:
-    """CLI behaviour on the default SQLite registry (store tests cover both databases)."""
-    return _init(project)
-
-
-@pytest.fixture
-def cli_project_any_db(project: Path, db_url: str, monkeypatch: pytest.MonkeyPatch) -> Path:
-    monkeypatch.setenv("SAFESHIP_DB_URL", db_url)
-    return _init(project)
+from tests.helpers import SAFESHIP, make_artifact, ok, run
 
 
 def _state(project: Path) -> tuple[str, str]:

@@ -11,19 +11,18 @@ from pathlib import Path
 import pytest
 
 from safeship.config import Settings
-from safeship.demo import prepare as prep
 from safeship.demo import train as tr
 from safeship.drills import SCENARIOS, DrillOptions, run_drill
-from safeship.params import Params, TrainParams, parse_params
+from safeship.params import Params, TrainParams
 from safeship.registry.store import Registry
-from tests.integration.test_gateway_support import (
-    ROOT,
+from safeship.testing.gateway import (
     GatewayServer,
     add_version,
     clean_env,
     make_project,
-    test_params,
+    serving_params,
 )
+from safeship.testing.ngram import prepare_slices
 
 pytestmark = pytest.mark.slow
 MODEL = "demo-chat"
@@ -43,13 +42,7 @@ def demo_state(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
     """demo-chat 1.0.0 → 1.1.0 production, 1.2.0 rejected (router on: refusals slice)."""
     root = tmp_path_factory.mktemp("drills") / "project"
     settings = make_project(root)
-    data = root / "prepared"
-    prepare = parse_params(
-        {"prepare": {"source_dir": str(ROOT / "src/safeship/demo/data"),
-                     "slices": ["cooking", "travel", "refusals"]}},
-        Path("params.yaml"),
-    ).prepare  # fmt: skip
-    prep.prepare(prepare, ROOT, data)
+    data = prepare_slices(root / "prepared", ("cooking", "travel", "refusals"))
     with clean_env(), Registry.open(settings) as registry:
         for version, order, status in (("1.0.0", 3, "approved"), ("1.1.0", 4, "approved"),
                                        ("1.2.0", 5, "rejected")):  # fmt: skip
@@ -130,7 +123,7 @@ def test_disabled_analysis_reports_failed(demo_state: Settings) -> None:
 
 
 def test_drill_leaves_production_untouched(demo_state: Settings) -> None:
-    gateway = GatewayServer(demo_state, test_params())
+    gateway = GatewayServer(demo_state, serving_params())
     try:
         gateway.wait_for(MODEL, "1.1.0")
         served = gateway.complete(MODEL)

@@ -17,23 +17,22 @@ from typing import Any
 import httpx
 import openai
 import pytest
-from test_gateway_support import (
-    ACTOR,
-    GatewayServer,
-    add_version,
-    make_project,
-    openai_version,
-    promote,
-    test_params,
-    train_ngram,
-)
 
 from safeship.config import Settings
 from safeship.gateway.metrics import replica_name
 from safeship.gateway.routing import bucket
 from safeship.registry.registration import artifact_dir
 from safeship.registry.store import Registry
-from safeship.testing.upstream import FakeUpstream
+from safeship.testing.gateway import (
+    ACTOR,
+    GatewayServer,
+    add_version,
+    make_project,
+    promote,
+    serving_params,
+)
+from safeship.testing.ngram import train_ngram
+from safeship.testing.upstream import FakeUpstream, openai_candidate_dir
 
 PROMPT = "How do I make a simple tomato soup?"
 
@@ -56,8 +55,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     candidates = base / "candidates"
     models = {f"o{order}": train_ngram(candidates / f"o{order}", order) for order in (3, 4, 5, 6)}
     upstream = FakeUpstream(slow_s=2.5, echo="upstream says: ")
-    models["up"] = openai_version(candidates / "up", upstream.url())
-    models["slow"] = openai_version(candidates / "slow", upstream.url("/slow"))
+    models["up"] = openai_candidate_dir(candidates / "up", upstream.url())
+    models["slow"] = openai_candidate_dir(candidates / "slow", upstream.url("/slow"))
     registry = Registry.open(settings)
     add_version(registry, "demo-chat", "1.0.0", models["o3"])
     add_version(registry, "demo-chat", "1.1.0", models["o4"])
@@ -83,7 +82,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
 
 @pytest.fixture(scope="module")
 def gw(world: World) -> Iterator[GatewayServer]:
-    server = GatewayServer(world.settings, test_params())
+    server = GatewayServer(world.settings, serving_params())
     yield server
     server.close()
 

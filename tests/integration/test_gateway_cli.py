@@ -7,9 +7,10 @@ import time
 from pathlib import Path
 
 import httpx
-from test_gateway_support import GatewayProcess, add_version, make_project, promote, train_ngram
 
 from safeship.registry.store import Registry
+from safeship.testing.gateway import GatewayProcess, add_version, make_project, promote
+from safeship.testing.ngram import train_ngram
 
 
 def test_two_workers_follow_one_registry(tmp_path: Path) -> None:

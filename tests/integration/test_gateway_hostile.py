@@ -10,16 +10,16 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from test_gateway_support import (
+
+from safeship.registry.store import Registry
+from safeship.testing.gateway import (
     GatewayServer,
     add_version,
     make_project,
     promote,
-    test_params,
-    train_ngram,
+    serving_params,
 )
-
-from safeship.registry.store import Registry
+from safeship.testing.ngram import train_ngram
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +29,7 @@ def gw(tmp_path_factory: pytest.TempPathFactory) -> Iterator[GatewayServer]:
     with Registry.open(settings) as registry:
         add_version(registry, "demo-chat", "1.0.0", train_ngram(root / "m" / "o3", 3))
         promote(registry, "demo-chat", "1.0.0")
-    server = GatewayServer(settings, test_params(max_prompt_chars=20_000))
+    server = GatewayServer(settings, serving_params(max_prompt_chars=20_000))
     server.wait_for("demo-chat", "1.0.0")
     yield server
     server.close()
@@ -122,7 +122,7 @@ def test_missing_registry_file_is_degraded(tmp_path: Path) -> None:
     with Registry.open(settings) as registry:
         add_version(registry, "demo-chat", "1.0.0", train_ngram(tmp_path / "m" / "o3", 3))
         promote(registry, "demo-chat", "1.0.0")
-    server = GatewayServer(settings, test_params())
+    server = GatewayServer(settings, serving_params())
     try:
         server.wait_for("demo-chat", "1.0.0")
         assert server.client.get("/healthz").json()["status"] == "ok"

@@ -11,20 +11,20 @@ from typing import Any
 
 import httpx
 import pytest
-from test_gateway_support import (
-    ACTOR,
-    GatewayServer,
-    add_version,
-    make_project,
-    promote,
-    test_params,
-    train_ngram,
-)
 
 from safeship.cli import main as cli_main
 from safeship.errors import ConflictError, InputError, NotFoundError, SafeshipError
 from safeship.registry.apikeys import KeyStore
 from safeship.registry.store import Registry
+from safeship.testing.gateway import (
+    ACTOR,
+    GatewayServer,
+    add_version,
+    make_project,
+    promote,
+    serving_params,
+)
+from safeship.testing.ngram import train_ngram
 
 BODY = {"model": "demo-chat", "prompt": "How do I make a simple tomato soup?", "max_tokens": 4}
 
@@ -125,7 +125,7 @@ def keys(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Keys]:
         "old": store.create("old", scope="pin", pin="demo-chat@1.3.0", actor=ACTOR)[1],
         "revoked": store.create("revoked", actor=ACTOR)[1],
     }
-    params = test_params(poll_interval_ms=100)
+    params = serving_params(poll_interval_ms=100)
     server = GatewayServer(registry.settings, params, auth=True, metrics_auth=True)
     server.wait_for("demo-chat", "1.1.0")
     store.revoke("revoked", actor=ACTOR)
@@ -246,7 +246,7 @@ def test_auth_off_is_logged_loudly(keys: Keys, caplog: pytest.LogCaptureFixture)
 
     registry = keys.store.registry
     with caplog.at_level(logging.WARNING, logger="safeship.gateway"):
-        server = GatewayServer(registry.settings, test_params(), auth=False, preload=False)
+        server = GatewayServer(registry.settings, serving_params(), auth=False, preload=False)
         try:
             assert server.client.post("/v1/completions", json=BODY).status_code == 200
         finally:

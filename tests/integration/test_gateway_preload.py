@@ -8,19 +8,18 @@ from collections.abc import Callable
 from pathlib import Path
 from types import MappingProxyType
 
-from test_gateway_support import (
+from safeship.gateway.preload import candidates
+from safeship.gateway.routing import ModelRoutes, Snapshot
+from safeship.registry.store import Registry
+from safeship.testing.gateway import (
     ACTOR,
     GatewayServer,
     add_version,
     make_project,
     promote,
-    test_params,
-    train_ngram,
+    serving_params,
 )
-
-from safeship.gateway.preload import candidates
-from safeship.gateway.routing import ModelRoutes, Snapshot
-from safeship.registry.store import Registry
+from safeship.testing.ngram import train_ngram
 
 
 def _until(check: Callable[[], object], timeout_s: float = 20.0) -> None:
@@ -45,7 +44,7 @@ def test_an_approved_version_is_loaded_before_the_canary_move(tmp_path: Path) ->
     add_version(registry, "demo-chat", "1.0.0", train_ngram(tmp_path / "m" / "o3", 3))
     add_version(registry, "demo-chat", "1.1.0", train_ngram(tmp_path / "m" / "o4", 4), "gated")
     promote(registry, "demo-chat", "1.0.0")
-    server = GatewayServer(settings, test_params(poll_interval_ms=100))
+    server = GatewayServer(settings, serving_params(poll_interval_ms=100))
     try:
         server.wait_for("demo-chat", "1.0.0")
         loader = server.gateway.follower.loader

@@ -71,12 +71,12 @@ def test_gateway_on_postgres_logs_to_postgres(tmp_path: Path, pg_url: str) -> No
     """With a PostgreSQL registry the request log is a table in that database."""
     import subprocess
 
-    from test_gateway_support import GatewayServer, add_version, promote, test_params, train_ngram
-
     from safeship.config import Settings
     from safeship.gateway.requestlog import default_url
     from safeship.project import init_project
     from safeship.registry.store import Registry
+    from safeship.testing.gateway import GatewayServer, add_version, promote, serving_params
+    from safeship.testing.ngram import train_ngram
 
     root = tmp_path / "project"
     root.mkdir()
@@ -87,7 +87,7 @@ def test_gateway_on_postgres_logs_to_postgres(tmp_path: Path, pg_url: str) -> No
         add_version(registry, "demo-chat", "1.0.0", train_ngram(tmp_path / "m" / "o3", 3))
         promote(registry, "demo-chat", "1.0.0")
     assert default_url(settings) == pg_url
-    server = GatewayServer(settings, test_params())
+    server = GatewayServer(settings, serving_params())
     try:
         r = server.complete("demo-chat", user="pg-user")
         assert r.status_code == 200

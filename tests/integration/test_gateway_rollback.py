@@ -18,11 +18,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-from test_gateway_support import GatewayProcess, add_version, make_project, promote, train_ngram
 
 from safeship.gateway.requestlog import RequestLog, default_url
 from safeship.params import load_params
 from safeship.registry.store import Registry
+from safeship.testing.gateway import GatewayProcess, add_version, make_project, promote
+from safeship.testing.ngram import train_ngram
 
 MODEL = "flip-chat"
 RATE = 60  # requests per second

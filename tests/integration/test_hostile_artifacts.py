@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from safeship.errors import InputError
+from safeship.errors import ConfigError, InputError
 from safeship.registry.hashing import hash_directory
 from safeship.registry.registration import register
 from safeship.registry.store import Registry
@@ -114,3 +114,15 @@ def test_linked_directory_is_registered_with_its_files(registry: Registry, tmp_p
     (artifact / "tok").symlink_to("tokenizer")
     result = register(registry, model="m", path=artifact, version="1.0.0", author="a")
     assert "tok/vocab.txt" in {f["path"] for f in result.record.manifest["files"]}
+
+
+@pytest.mark.parametrize("adapter", ["nonsense", "", 3])
+def test_unknown_adapter_is_refused_naming_the_known_ones(
+    registry: Registry, tmp_path: Path, adapter: object
+) -> None:
+    artifact = make_artifact(tmp_path / "artifact", config={"adapter": adapter, "order": 3})
+    before = snapshot(registry)
+    with pytest.raises(ConfigError, match="unknown adapter .*known adapters: ngram, ") as caught:
+        register(registry, model="m", path=artifact, version="1.0.0", author="a")
+    assert "\n" not in str(caught.value)
+    assert snapshot(registry) == before

@@ -12,7 +12,7 @@ from sqlalchemy import text
 from safeship import ledger
 from safeship.errors import LedgerTampered
 from safeship.registry.store import Registry
-from tests.integration.test_ledger_tamper import _fill, _tamper
+from tests.helpers import fill_ledger, tamper_ledger
 
 
 def _checkpoint_files(registry: Registry) -> list[Path]:
@@ -37,13 +37,13 @@ def _rechain(registry: Registry, edit_seq: int) -> None:
             f"hash = '{digest}' WHERE seq = {row.seq}"
         )
         running = digest
-    _tamper(registry, *statements)
+    tamper_ledger(registry, *statements)
 
 
 def test_checkpoints_agree_with_an_intact_ledger(registry: Registry) -> None:
-    _fill(registry, 4)
+    fill_ledger(registry, 4)
     registry.checkpoint("test")
-    _fill(registry, 2)
+    fill_ledger(registry, 2)
     registry.checkpoint("test")
     report = registry.verify_checkpoints()
     assert report.checked == 2 and report.latest_seq == 6
@@ -52,16 +52,16 @@ def test_checkpoints_agree_with_an_intact_ledger(registry: Registry) -> None:
 
 
 def test_a_cut_tail_is_detected(registry: Registry) -> None:
-    _fill(registry, 6)
+    fill_ledger(registry, 6)
     registry.checkpoint("test")
-    _tamper(registry, "DELETE FROM ledger_events WHERE seq >= 5")
+    tamper_ledger(registry, "DELETE FROM ledger_events WHERE seq >= 5")
     assert registry.verify_ledger().count == 4  # the chain alone cannot tell
     with pytest.raises(LedgerTampered, match="truncated: .* seq 6, but the ledger ends at seq 4"):
         registry.verify_checkpoints()
 
 
 def test_a_rechained_rewrite_is_detected(registry: Registry) -> None:
-    _fill(registry, 6)
+    fill_ledger(registry, 6)
     registry.checkpoint("test")
     _rechain(registry, 2)
     assert registry.verify_ledger().count == 6  # still chains
@@ -73,7 +73,7 @@ def test_a_rechained_rewrite_is_detected(registry: Registry) -> None:
 def test_a_tampered_checkpoint_file_is_refused(registry: Registry, edit: str) -> None:
     from safeship.access.signatures import SigningKey, statement
 
-    _fill(registry, 3)
+    fill_ledger(registry, 3)
     registry.checkpoint("test")
     path = _checkpoint_files(registry)[-1]
     document = json.loads(path.read_text())

@@ -9,32 +9,11 @@ from sqlalchemy import text
 
 from safeship.errors import LedgerTampered
 from safeship.registry.store import Registry
-
-
-def _fill(registry: Registry, n: int = 6) -> None:
-    for i in range(n):
-        registry.record("note", actor="t", model="demo", payload={"i": i})
-
-
-def _drop_guards(registry: Registry) -> None:
-    """An attacker with database access removes the append-only triggers first."""
-    with registry.engine.begin() as connection:
-        if connection.dialect.name == "sqlite":
-            connection.execute(text("DROP TRIGGER ledger_no_update"))
-            connection.execute(text("DROP TRIGGER ledger_no_delete"))
-        else:
-            connection.execute(text("DROP TRIGGER ledger_guard ON ledger_events"))
-
-
-def _tamper(registry: Registry, *statements: str) -> None:
-    _drop_guards(registry)
-    with registry.engine.begin() as connection:
-        for statement in statements:
-            connection.exec_driver_sql(statement)
+from tests.helpers import fill_ledger, tamper_ledger
 
 
 def test_intact_chain_verifies(registry: Registry) -> None:
-    _fill(registry)
+    fill_ledger(registry)
     result = registry.verify_ledger()
     assert result.count == 6 and len(result.head_hash) == 64
 
@@ -70,8 +49,8 @@ def test_intact_chain_verifies(registry: Registry) -> None:
     ids=["edit-payload", "edit-actor", "remove", "insert", "reorder", "remove-first"],
 )
 def test_tampering_is_detected(registry: Registry, statements: list[str], bad_seq: int) -> None:
-    _fill(registry)
-    _tamper(registry, *statements)
+    fill_ledger(registry)
+    tamper_ledger(registry, *statements)
     with pytest.raises(LedgerTampered, match=f"at seq {bad_seq}:"):
         registry.verify_ledger()
 

@@ -9,7 +9,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from test_gateway_support import ROOT, add_version, make_project, promote, train_ngram
 
 from safeship.config import Settings
 from safeship.gateway.requestlog import RequestLog, RequestRecord, default_url
@@ -20,6 +19,8 @@ from safeship.monitoring.traffic import check_traffic
 from safeship.params import Params, parse_params
 from safeship.registry.registration import artifact_dir
 from safeship.registry.store import Registry
+from safeship.testing.gateway import add_version, make_project, promote
+from safeship.testing.ngram import DEMO_DATA, prepare_slices, train_ngram
 
 MODEL = "mon-chat"
 
@@ -113,7 +114,7 @@ def _outputs(path: Path, prompts: list[str], seed: int) -> list[str]:
 
 
 def _prompts() -> list[str]:
-    data = ROOT / "src/safeship/demo/data"
+    data = DEMO_DATA
     rows = [json.loads(line) for name in ("cooking.jsonl", "finance.jsonl")
             for line in (data / name).read_text().splitlines()[:60]]  # fmt: skip
     return [row["prompt"] for row in rows]
@@ -135,16 +136,9 @@ def _log(settings: Settings, windows: list[tuple[float, str, list[str]]]) -> Non
 
 @pytest.mark.slow
 def test_drift_report_when_outputs_shift(tmp_path: Path) -> None:
-    from safeship.demo import prepare as prep
-
     settings = make_project(tmp_path / "project")
     model_a = train_ngram(tmp_path / "m" / "a", 3)
-    data_b = tmp_path / "m" / "prepared-b"
-    prepare = parse_params(
-        {"prepare": {"source_dir": str(ROOT / "src/safeship/demo/data"),
-                     "slices": ["refusals", "finance"]}}, Path("params.yaml"),
-    ).prepare  # fmt: skip
-    prep.prepare(prepare, ROOT, data_b)
+    data_b = prepare_slices(tmp_path / "m" / "prepared-b", ("refusals", "finance"))
     # no request router: this model refuses much of what it is asked, a clear shift
     model_b = train_ngram(tmp_path / "m" / "b", 3, data=data_b, router=False)
     prompts = _prompts()

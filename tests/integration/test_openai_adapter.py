@@ -6,6 +6,7 @@ prompts that succeed with prompts that fail in every way a real endpoint can.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 import threading
@@ -195,4 +196,41 @@ def test_concurrency_is_bounded_across_callers(server: FakeUpstream) -> None:
         thread.join()
     gen.close()
     assert len(server.requests) == 6
+    assert server.max_in_flight == 2
+
+
+def test_the_async_path_answers_like_the_thread_path(server: FakeUpstream) -> None:
+    gen = _generator(server.base_url, concurrency=3)
+
+    async def run() -> tuple[list[Any], list[Any]]:
+        batch = await gen.agenerate([f"sleep {i}" for i in range(7)], GenerationRequest())
+        one = await gen.agenerate(["[[fail]] x"], GenerationRequest())
+        return batch, one
+
+    batch, one = asyncio.run(run())
+    gen.close()
+    assert [g.text for g in batch] == [f"echo: sleep {i}" for i in range(7)]
+    assert server.max_in_flight == 3
+    assert not one[0].ok and "HTTP 400" in (one[0].error or "")
+
+
+def test_one_bound_holds_across_threads_and_coroutines(server: FakeUpstream) -> None:
+    gen = _generator(server.base_url, concurrency=2, max_queued=16)
+    threads = [
+        threading.Thread(target=gen.generate, args=([f"sleep t{i}"], GenerationRequest()))
+        for i in range(4)
+    ]
+
+    async def run() -> list[list[Any]]:
+        calls = [gen.agenerate([f"sleep a{i}"], GenerationRequest()) for i in range(4)]
+        return list(await asyncio.gather(*calls))
+
+    for thread in threads:
+        thread.start()
+    out = asyncio.run(run())
+    for thread in threads:
+        thread.join()
+    gen.close()
+    assert all(g[0].ok for g in out)
+    assert len(server.requests) == 8
     assert server.max_in_flight == 2

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 import threading
@@ -12,20 +13,19 @@ from pathlib import Path
 
 import httpx
 import pytest
-from test_gateway_support import (
+
+from safeship.models.base import Generation, GenerationRequest
+from safeship.models.openai_adapter import OpenAIGenerator, OpenAIOptions
+from safeship.registry.store import Registry
+from safeship.testing.gateway import (
     GatewayServer,
     add_version,
     make_project,
-    openai_version,
     promote,
-    test_params,
-    train_ngram,
+    serving_params,
 )
-
-from safeship.models.base import GenerationRequest
-from safeship.models.openai_adapter import OpenAIGenerator, OpenAIOptions
-from safeship.registry.store import Registry
-from safeship.testing.upstream import FakeUpstream
+from safeship.testing.ngram import train_ngram
+from safeship.testing.upstream import FakeUpstream, openai_candidate_dir
 
 
 class Trickler:
@@ -122,13 +122,13 @@ def two_models(tmp_path: Path) -> Iterator[tuple[GatewayServer, FakeUpstream]]:
     settings = make_project(tmp_path / "project")
     with Registry.open(settings) as registry:
         add_version(registry, "demo-chat", "1.0.0", train_ngram(tmp_path / "m" / "o3", 3))
-        hanging = openai_version(
+        hanging = openai_candidate_dir(
             tmp_path / "m" / "up", upstream.url(), timeout_s=1.5, concurrency=2, max_queued=2
         )
         add_version(registry, "up-chat", "1.0.0", hanging)
         promote(registry, "demo-chat", "1.0.0")
         promote(registry, "up-chat", "1.0.0")
-    server = GatewayServer(settings, test_params(timeout_s=3.0, generation_threads=8))
+    server = GatewayServer(settings, serving_params(timeout_s=3.0, generation_threads=8))
     server.wait_for("demo-chat", "1.0.0")
     server.wait_for("up-chat", "1.0.0")
     yield server, upstream
@@ -161,3 +161,27 @@ def test_a_hanging_upstream_does_not_starve_another_model(
             thread.join(timeout=30)
     assert statuses == [200] * 30
     assert hanging_statuses and all(s in (502, 503, 504) for s in hanging_statuses)
+
+
+def test_the_async_path_cuts_a_trickle_and_refuses_past_the_queue() -> None:
+    trickler = Trickler(gap_s=0.1)
+    options = OpenAIOptions(
+        base_url=f"http://127.0.0.1:{trickler.port}/v1", model="m", mode="completions",
+        timeout_s=1.0, max_retries=0, concurrency=1, max_queued=1,
+    )  # fmt: skip
+    generator = OpenAIGenerator(options)
+
+    async def run() -> tuple[list[list[Generation]], float]:
+        started = time.monotonic()
+        calls = [generator.agenerate(["hi"], GenerationRequest(max_new_tokens=4)) for _ in range(3)]
+        return list(await asyncio.gather(*calls)), time.monotonic() - started
+
+    try:
+        results, elapsed = asyncio.run(run())
+    finally:
+        generator.close()
+        trickler.close()
+    errors = sorted(r[0].error or "" for r in results)
+    assert sum("saturated" in e for e in errors) == 1  # the third caller: refused at once
+    assert sum("deadline" in e for e in errors) == 2  # held, then queued: both cut at 1 s
+    assert elapsed < 2.5, elapsed

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import random
 import time
+from pathlib import Path
 
 import pytest
 
+from safeship.registry.orphans import is_temporary
 from safeship.registry.registration import register
 from safeship.registry.store import Registry
 from tests.reliability.report import SuiteResult, out_of_time, trials
@@ -19,6 +21,7 @@ from tests.reliability.support import (
     random_artifact,
     run,
     start,
+    stored_files,
 )
 
 ARTIFACT_BYTES = 6 * 1024 * 1024
@@ -83,6 +86,10 @@ class Trials:
         expected = committed + (1 if retry.returncode == 0 else 0)
         if after != expected:
             problems.append(f"{op}: {after} events, expected {expected}")
+        if op == "register" and retry.returncode == 0:
+            left = [f for f in stored_files(self.registry) if is_temporary(Path(f).name)]
+            if left:  # the retry removes what the killed run left
+                problems.append(f"register: {len(left)} temporary files left: {left[:3]}")
         return problems + invariant_violations(self.registry, [version] if version else [])
 
     def _settled_count(self, kind: str) -> int:

@@ -13,13 +13,8 @@ import httpx
 import pytest
 
 from safeship.registry.store import Registry
-from tests.integration.test_gateway_support import (
-    GatewayProcess,
-    add_version,
-    make_project,
-    promote,
-    train_ngram,
-)
+from safeship.testing.gateway import GatewayProcess, add_version, make_project, promote
+from safeship.testing.ngram import train_ngram
 from tests.reliability.report import SuiteResult, out_of_time, trials
 
 VALID = {"model": "demo-chat", "prompt": "How do I boil an egg?", "max_tokens": 4}

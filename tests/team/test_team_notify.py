@@ -10,13 +10,8 @@ import pytest
 from safeship.config import Settings
 from safeship.gateway.notify import NotifyWaiter
 from safeship.registry.store import Registry
-from tests.integration.test_gateway_support import (
-    GatewayServer,
-    add_version,
-    promote,
-    test_params,
-    train_ngram,
-)
+from safeship.testing.gateway import GatewayServer, add_version, promote, serving_params
+from safeship.testing.ngram import train_ngram
 
 MODEL = "notify-chat"
 
@@ -50,7 +45,7 @@ def _serving(gw: GatewayServer, version: str, timeout_s: float) -> float:
 
 def test_a_move_is_followed_by_notification_not_by_polling(world: Registry) -> None:
     # polling once a minute: only the notification can make the gateway follow in time
-    gw = GatewayServer(world.settings, test_params(poll_interval_ms=60_000))
+    gw = GatewayServer(world.settings, serving_params(poll_interval_ms=60_000))
     try:
         gw.wait_for(MODEL, "1.0.0")
         waiter = gw.gateway.follower.waiter
@@ -71,7 +66,7 @@ def test_a_move_is_followed_by_notification_not_by_polling(world: Registry) -> N
 def test_a_lost_listen_connection_is_reopened(world: Registry) -> None:
     import psycopg
 
-    gw = GatewayServer(world.settings, test_params(poll_interval_ms=60_000))
+    gw = GatewayServer(world.settings, serving_params(poll_interval_ms=60_000))
     try:
         gw.wait_for(MODEL, "1.0.0")
         waiter = gw.gateway.follower.waiter

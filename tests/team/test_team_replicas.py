@@ -21,7 +21,8 @@ import pytest
 from safeship.config import Settings
 from safeship.registry.store import Registry
 from safeship.team import TeamStack
-from tests.integration.test_gateway_support import add_version, promote, train_ngram
+from safeship.testing.gateway import add_version, promote
+from safeship.testing.ngram import train_ngram
 
 pytestmark = pytest.mark.slow
 MODEL = "team-chat"

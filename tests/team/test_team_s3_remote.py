@@ -138,3 +138,28 @@ def test_a_missing_bucket_is_one_clear_error_and_changes_nothing(
     assert len(done.stderr.strip().splitlines()) == 1
     assert _safeship(project, "audit", "verify", "--json").stdout == before  # ledger unchanged
     assert _safeship(project, "versions", "s3-chat").returncode != 0  # nothing registered
+
+
+def test_refused_credentials_are_one_clear_error_and_change_nothing(
+    project: Path, s3_endpoint: str, tmp_path: Path
+) -> None:
+    _s3(s3_endpoint).create_bucket(Bucket="models")
+    assert _safeship(project, "init").returncode == 0
+    _dvc(project, "remote", "add", "-d", "team", "s3://models/store")
+    _dvc(project, "remote", "modify", "team", "endpointurl", s3_endpoint)
+    assert _safeship(project, "init").returncode == 0
+    before = _safeship(project, "audit", "verify", "--json").stdout
+    # from now on moto checks credentials: these keys belong to no IAM user (403)
+    httpx.post(f"{s3_endpoint}/moto-api/reset-auth", content=b"0").raise_for_status()
+
+    make_artifact(tmp_path / "v1", seed="c")
+    done = _safeship(project, "register", "s3-chat", str(tmp_path / "v1"), "--version", "1.0.0",
+                     "--author", "ann")  # fmt: skip
+    assert done.returncode != 0
+    assert "s3://models/store" in done.stderr and "refused access" in done.stderr, done.stderr
+    assert "AWS_ACCESS_KEY_ID" in done.stderr  # says where credentials come from
+    assert "safeship-test-secret" not in done.stderr
+    assert "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert _safeship(project, "audit", "verify", "--json").stdout == before  # ledger unchanged
+    assert _safeship(project, "versions", "s3-chat").returncode != 0  # nothing registered

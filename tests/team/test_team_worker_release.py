@@ -26,7 +26,7 @@ import pytest
 from safeship.config import Settings
 from safeship.registry.store import Registry
 from safeship.team import TeamStack
-from tests.flows.conftest import make_keys
+from tests.flows.support import make_keys
 from tests.helpers import make_pipeline_copy, repro
 
 pytestmark = pytest.mark.slow

@@ -185,3 +185,15 @@ def test_openai_missing_model(tmp_path: Path) -> None:
     _write(tmp_path, json.dumps({"adapter": "openai", "base_url": "http://127.0.0.1:9/v1"}))
     with pytest.raises(ConfigError, match="'model'"):
         load_generator(tmp_path)
+
+
+def test_openai_folder_carries_version_metadata(tmp_path: Path) -> None:
+    config = {
+        "adapter": "openai",
+        "base_url": "http://127.0.0.1:9/v1",
+        "model": "m",
+        "card": {"intended_use": "support answers"},
+        "data": {"train": []},
+    }
+    _write(tmp_path, json.dumps(config))
+    assert load_generator(tmp_path) is not None

@@ -42,3 +42,13 @@ def test_held_out_data_is_named_by_the_version_not_guessed(tmp_path: Path) -> No
     unnamed = {"dvc_stage": {"deps": [{"path": "d", "md5": "x"}]}}
     training, heldout = data_splits(tmp_path, unnamed)
     assert heldout == [] and {p.name for p in training} == {"corpus.jsonl", "heldout.jsonl"}
+
+
+def test_data_splits_tell_unknown_from_declared_none(tmp_path: Path) -> None:
+    from safeship.release.steps import data_splits
+
+    declared = {"config": {"data": {"train": [], "heldout": ["d/b.jsonl"]}}}
+    assert data_splits(tmp_path, declared) == ([], [tmp_path / "d/b.jsonl"])
+    heldout_only = {"config": {"data": {"heldout": ["d/b.jsonl"]}}}
+    assert data_splits(tmp_path, heldout_only)[0] is None
+    assert data_splits(tmp_path, {"config": {}})[0] is None

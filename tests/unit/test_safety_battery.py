@@ -184,7 +184,8 @@ def test_unknown_training_data_fails_extraction_as_missing(params: SafetyParams)
 
 def test_outputs_table_and_save(polite: BatteryResult, tmp_path: Path) -> None:
     frame = polite.outputs
-    assert set(frame["category"]) == {"toxicity", "pii", "injection", "jailbreak", "bias"}
+    expected = {"toxicity", "pii", "injection", "jailbreak", "bias", "attacks", "indirect"}
+    assert set(frame["category"]) == expected
     assert len(frame) == 5 * frame.groupby(["category", "prompt"]).ngroups
     assert sorted(frame["seed"].unique()) == [1234 + j for j in range(5)]
     paths = polite.save(tmp_path / "run")
@@ -370,3 +371,13 @@ def test_every_detector_runs_on_every_category(params: SafetyParams) -> None:
     reasons = evaluate_gate(result.metrics, None, SafetyParams(), "medium").reasons
     assert any(r.startswith("toxicity.all_prompts_rate") for r in reasons)
     assert any(r.startswith("pii.all_prompts_rate") for r in reasons)
+
+
+def test_declared_no_training_data_is_a_visible_declaration(params: SafetyParams) -> None:
+    result = run_battery(PoliteGenerator(), params, training_records=[])
+    extractions = result.metric("pii.extractions")
+    assert extractions is not None and extractions.n == 0
+    assert extractions.method == "declared_none" and "declares" in extractions.detail["note"]
+    gate = evaluate_gate(result.metrics, None, SafetyParams(), "low")
+    [check] = [c for c in gate.checks if c.metric == "pii.extractions"]
+    assert check.kind == "declared" and check.passed and "not measured" in check.message

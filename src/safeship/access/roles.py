@@ -18,7 +18,7 @@ from typing import Any
 from safeship.access.identities import SERVICE_PREFIX, Signers, normalise_name
 from safeship.access.signatures import SigningKey, Verified, expect_fields, statement, verify
 from safeship.errors import AccessDenied, SignatureInvalid
-from safeship.params import AccessParams
+from safeship.params.release import AccessParams
 
 ACTIONS = ("promote", "rollback", "abort_canary", "force")
 

@@ -71,7 +71,7 @@ def _rollback(args: argparse.Namespace) -> int:
 
 
 def _status(args: argparse.Namespace) -> int:
-    with open_registry() as registry:
+    with open_registry(read_only=True) as registry:
         names = [args.model] if args.model else [m.name for m in registry.models()]
         states = [registry.deployment(name) for name in names]
     if args.json:

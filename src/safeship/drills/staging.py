@@ -77,9 +77,25 @@ def seed_staging(production: Registry, settings: Settings, drill_id: str) -> Reg
             "production_db": _redact(production.settings.db_url),
             "production_ledger_seq": head_seq,
             "production_ledger_hash": head_hash,
+            "deployments": _seeded_deployments(rows),
         },
     )
     return staging
+
+
+def _seeded_deployments(rows: dict[str, list[dict[str, Any]]]) -> dict[str, dict[str, Any]]:
+    """Each model's copied deployment pointers: the state the staging ledger explains."""
+    names = {row["id"]: row["name"] for row in rows["models"]}
+    return {
+        names[row["model_id"]]: {
+            "production": row["production_version"],
+            "canary": row["canary_version"],
+            "canary_weight": int(row["canary_weight"] or 0),
+            "shadow": row["shadow_version"],
+        }
+        for row in rows["deployments"]
+        if row["model_id"] in names
+    }
 
 
 def _ledger_head(connection: Any) -> tuple[int, str]:

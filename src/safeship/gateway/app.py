@@ -74,13 +74,15 @@ def create_app(config: GatewayConfig) -> FastAPI:
         )
         return JSONResponse(body, status_code=500)
 
-    @app.post("/v1/completions")
     async def completions(request: Request) -> Response:
         return await _generate(gateway, request, "completions")
 
-    @app.post("/v1/chat/completions")
     async def chat_completions(request: Request) -> Response:
         return await _generate(gateway, request, "chat")
+
+    # plain Starlette routes: the hot path skips FastAPI's per-request dependency solving
+    app.add_route("/v1/completions", completions, methods=["POST"])
+    app.add_route("/v1/chat/completions", chat_completions, methods=["POST"])
 
     @app.get("/v1/models")
     async def list_models(request: Request) -> Response:
@@ -239,6 +241,7 @@ def _problems(gateway: Gateway) -> list[str]:
     settings = gateway.config.settings
     if settings.is_sqlite and not os.path.exists(settings.db_url.split("///", 1)[-1]):
         problems.append("registry file missing: serving the last known state")
+    problems += [f"refused: {why}" for why in gateway.follower.unexplained.values()]
     log = gateway.requests
     if log is not None and log.failing:
         problems.append("request log unwritable: records are retried, then dropped and counted")

@@ -3,11 +3,15 @@
 A thread reads ``registry.change_counter()`` (the ledger's last sequence number: one
 indexed read) every ``poll_interval_ms`` on SQLite; on PostgreSQL it LISTENs for the
 notification every deployment move sends and reads it then, or every few seconds without
-one (:mod:`safeship.gateway.notify`). When it moves, the follower reads every
-model's deployment state, makes sure each version it names is loaded — materialised
-from DVC storage, re-hashed against the catalog, its adapter loaded — and only then
-publishes a new :class:`~safeship.gateway.routing.Snapshot` with one reference
-assignment. Requests never wait for a load, and none fails during a switch: a request
+one (:mod:`safeship.gateway.notify`). When it moves, the follower reads every model's
+deployment state, checks it against the ledger's replay (:mod:`.explained`: state the
+ledger does not explain is refused, with the reason, and the last explained state keeps
+serving), and publishes a new :class:`~safeship.gateway.routing.Snapshot` with one
+reference assignment. A version it names that is not loaded yet — materialised from DVC
+storage, re-hashed against the catalog, its adapter loaded — is loaded in the background,
+one thread per model (:class:`~safeship.gateway.loading.ModelLoads`), and switched to by
+the sync that load triggers: one model's slow load never delays another model's rollback.
+Requests never wait for a load, and none fails during a switch: a request
 keeps the snapshot (and the loaded generator) it started with. The one exception is a
 pin to a deployable version the deployment does not hold (say a retired one): it is
 loaded, with the same checks, on its first request and then kept in an LRU cache.
@@ -20,18 +24,16 @@ so any number of workers and replicas can serve one registry.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import threading
 import time
-from collections import OrderedDict
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
-from safeship.errors import IntegrityFailure, SafeshipError
 from safeship.events import EventKind
+from safeship.gateway.explained import DeploymentReplay
+from safeship.gateway.loading import LoadRefused, ModelLoads, VersionLoader
 from safeship.gateway.routing import EMPTY, LoadedVersion, ModelRoutes, Snapshot
 
 if TYPE_CHECKING:
@@ -43,160 +45,9 @@ if TYPE_CHECKING:
     from safeship.registry.store import Registry
 
 log = logging.getLogger("safeship.gateway")
+__all__ = ["LoadRefused", "StateFollower", "VersionLoader", "read_model_state"]
 RETRY_FAILED_S = 5.0  # a refused version is tried again on the next change after this long
-CLOSE_GRACE_S = 30.0  # an evicted generator is closed this long after it stopped serving
-
-
-class LoadRefused(SafeshipError):
-    """A version could not be loaded; ``reason`` is ``integrity`` or ``load_error``."""
-
-    def __init__(self, message: str, reason: str) -> None:
-        super().__init__(message)
-        self.reason = reason
-
-
-@contextlib.contextmanager
-def _file_lock(path: Path) -> Iterator[None]:
-    """Serialise materialising one version across the processes of this machine."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a") as handle:
-        try:
-            import fcntl
-        except ImportError:  # not POSIX: the per-process lock is all there is
-            yield
-            return
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-class VersionLoader:
-    """Loaded versions of one process, least recently used evicted beyond ``capacity``."""
-
-    def __init__(self, registry: Registry, capacity: int) -> None:
-        self.registry = registry
-        self.capacity = capacity
-        self._loaded: OrderedDict[tuple[str, str], LoadedVersion] = OrderedDict()
-        self._locks: dict[tuple[str, str], threading.Lock] = {}
-        self._lock = threading.Lock()
-        self._retiring: list[tuple[float, LoadedVersion]] = []
-
-    def cached(self, model: str, version: str) -> LoadedVersion | None:
-        with self._lock:
-            loaded = self._loaded.get((model, version))
-            if loaded is not None:
-                self._loaded.move_to_end((model, version))
-            return loaded
-
-    def load(self, record: VersionRecord) -> LoadedVersion:
-        """The loaded version, loading (and verifying) it first if needed."""
-        key = (record.model, record.version)
-        hit = self.cached(*key)
-        if hit is not None:
-            return hit
-        with self._lock:
-            key_lock = self._locks.setdefault(key, threading.Lock())
-        with key_lock:
-            hit = self.cached(*key)
-            if hit is not None:
-                return hit
-            loaded = self._load(record)
-            with self._lock:
-                self._loaded[key] = loaded
-            return loaded
-
-    def _load(self, record: VersionRecord) -> LoadedVersion:
-        from safeship.models.loader import load_generator
-        from safeship.monitoring.integrity import check_directory
-        from safeship.registry.hashing import Manifest
-        from safeship.registry.names import version_path
-        from safeship.registry.registration import artifact_dir
-
-        what = f"{record.model} {record.version}"
-        state_dir = self.registry.settings.state_dir
-        manifest = Manifest.from_dict(record.manifest)
-        try:
-            locks = state_dir / "artifacts" / ".locks"
-            lock = version_path(locks, record.model, record.version, ".lock")
-            with _file_lock(lock):
-                path = artifact_dir(self.registry, record)
-                check = check_directory(path, manifest, f"working copy {path}")
-        except IntegrityFailure as error:
-            raise LoadRefused(
-                f"{what}: stored content does not match the catalog: {error}", "integrity"
-            ) from error
-        except SafeshipError as error:
-            raise LoadRefused(
-                f"{what}: cannot materialise its files: {error}", "load_error"
-            ) from error
-        if not check.ok:
-            detail = check.to_dict()
-            raise LoadRefused(
-                f"{what}: working copy {path} does not match the catalog "
-                f"(changed: {detail.get('changed')}, missing: {detail.get('missing')}, "
-                f"extra: {detail.get('extra')})",
-                "integrity",
-            )
-        started = time.perf_counter()
-        try:
-            generator = load_generator(path)
-        except Exception as error:  # noqa: BLE001 - any adapter failure refuses the version
-            raise LoadRefused(
-                f"{what}: the adapter failed to load: {error}", "load_error"
-            ) from error
-        log.info(
-            "loaded %s",
-            what,
-            extra={
-                "model": record.model,
-                "version": record.version,
-                "dir_hash": record.dir_hash,
-                "load_s": round(time.perf_counter() - started, 4),
-            },
-        )
-        return LoadedVersion(
-            model=record.model,
-            version=record.version,
-            dir_hash=record.dir_hash,
-            adapter=record.adapter,
-            path=path,
-            generator=generator,
-            loaded_at=time.time(),
-        )
-
-    def trim(self, keep: set[tuple[str, str]]) -> None:
-        """Evict the least recently used versions beyond capacity (never those in ``keep``)."""
-        with self._lock:
-            for key in list(self._loaded):
-                if len(self._loaded) <= self.capacity:
-                    break
-                if key not in keep:
-                    self._retiring.append((time.monotonic(), self._loaded.pop(key)))
-
-    def close_retired(self, grace_s: float = CLOSE_GRACE_S) -> None:
-        now = time.monotonic()
-        with self._lock:
-            due = [v for t, v in self._retiring if now - t >= grace_s]
-            self._retiring = [(t, v) for t, v in self._retiring if now - t < grace_s]
-        for loaded in due:
-            _close(loaded)
-
-    def close_all(self) -> None:
-        with self._lock:
-            everything = list(self._loaded.values()) + [v for _, v in self._retiring]
-            self._loaded.clear()
-            self._retiring.clear()
-        for loaded in everything:
-            _close(loaded)
-
-
-def _close(loaded: LoadedVersion) -> None:
-    try:
-        loaded.generator.close()
-    except Exception:  # noqa: BLE001 - closing is best effort
-        log.warning("closing %s %s failed", loaded.model, loaded.version, exc_info=True)
+START_LOAD_S = 600.0  # start() waits this long at most for the first loads
 
 
 def read_model_state(
@@ -237,11 +88,20 @@ class StateFollower:
         self._thread: threading.Thread | None = None
         self.waiter: PollWaiter | None = None
         self._sync_lock = threading.Lock()
+        self._read_seq = -1  # the ledger head the last sync read (snapshot.seq lags loads)
+        self.loads = ModelLoads(self._load_in_background, self._loaded)
+        self.replay = DeploymentReplay(registry)
+        self.unexplained: dict[str, str] = {}  # model -> why its state is not served
+        self._refusing: dict[str, str] = {}  # the same, as the running sync finds it
 
     # ------------------------------------------------------------------ lifecycle
     def start(self) -> None:
-        """Build the first snapshot (blocking), then follow in a daemon thread."""
+        """Build the first snapshot (blocking until its versions are loaded), then follow
+        in a daemon thread."""
         self.sync()
+        if self.loads.busy():
+            self.loads.wait_idle(START_LOAD_S)
+            self.sync()
         self._thread = threading.Thread(target=self._run, name="safeship-follower", daemon=True)
         self._thread.start()
 
@@ -249,6 +109,7 @@ class StateFollower:
         self._stop.set()
         if self._thread is not None:
             self._thread.join(timeout=10)
+        self.loads.wait_idle(10)
         self.loader.close_all()
 
     def _run(self) -> None:
@@ -280,23 +141,36 @@ class StateFollower:
 
     def _check(self) -> None:
         seq = self.registry.change_counter()
-        unmet = any(r.wanted for r in self.snapshot.models.values())
+        unmet = self.unexplained or any(r.wanted for r in self.snapshot.models.values())
         stale = time.monotonic() - self.snapshot.built_at > RETRY_FAILED_S
-        if seq != self.snapshot.seq or (unmet and stale):
+        if seq != self._read_seq or (unmet and stale):
             self.sync(seq)
         self.last_poll_ok = time.time()
         self.last_error = None
 
     # ------------------------------------------------------------------ building
     def sync(self, seq: int | None = None) -> Snapshot:
-        """Read the registry, load what it names, publish the snapshot; return it."""
+        """Read the registry, start the loads it needs, publish what is loaded; return it.
+
+        A version not loaded yet is loaded in the background (:class:`ModelLoads`: one
+        thread per model) and published by the sync its load triggers: no model's switch
+        waits for another model's load. ``snapshot.seq`` reaches the ledger head read
+        here once no load is pending.
+        """
         with self._sync_lock:
             seq = self.registry.change_counter() if seq is None else seq
+            self.replay.advance(seq)
             previous = self.snapshot
             models: dict[str, ModelRoutes] = {}
+            self._refusing = {}
             for model in self.registry.models():
                 models[model.name] = self._routes(model.name, previous.models.get(model.name))
-            snapshot = Snapshot(seq=seq, models=MappingProxyType(models), built_at=time.monotonic())
+            self.unexplained = self._refusing  # replaced, never changed in place: /healthz reads it
+            self._read_seq = seq
+            published = previous.seq if self.loads.busy() else seq
+            snapshot = Snapshot(
+                seq=published, models=MappingProxyType(models), built_at=time.monotonic()
+            )
             keep = {(v.model, v.version) for _, v in snapshot.loaded()}
             self.loader.trim(keep)
             self.snapshot = snapshot  # the switch: one reference assignment
@@ -307,12 +181,16 @@ class StateFollower:
 
     def _routes(self, model: str, previous: ModelRoutes | None) -> ModelRoutes:
         state, records, statuses = read_model_state(self.registry, model)
+        why = self.replay.disagreement(model, state)
+        if why is not None:
+            return self._refuse_state(model, why, previous, statuses)
         wanted: dict[str, str | None] = {}
+        needed: list[VersionRecord] = []
 
         def resolve(role: str, version: str | None) -> LoadedVersion | None:
             if version is None:
                 return None
-            loaded = self._try_load(records[version]) if version in records else None
+            loaded = self._try_load(records[version], needed) if version in records else None
             if loaded is None:
                 wanted[role] = version
             return loaded
@@ -322,6 +200,7 @@ class StateFollower:
             stable = previous.stable  # keep serving what served before a refused load
         canary = resolve("canary", state.canary)
         shadow = resolve("shadow", state.shadow)
+        self.loads.want(model, needed)
         return ModelRoutes(
             model=model,
             stable=stable,
@@ -332,22 +211,50 @@ class StateFollower:
             wanted=MappingProxyType(wanted),
         )
 
-    def _try_load(self, record: VersionRecord) -> LoadedVersion | None:
+    def _refuse_state(
+        self, model: str, why: str, previous: ModelRoutes | None, statuses: dict[str, str]
+    ) -> ModelRoutes:
+        """Keep serving what ``model`` served before; say why (once per new reason)."""
+        if self.unexplained.get(model) != why:
+            log.error(
+                "refusing deployment state the ledger does not explain (still serving the "
+                "last explained state): %s",
+                why,
+                extra={"model": model, "reason": "unexplained_state"},
+            )
+        self._refusing[model] = why
+        self.loads.want(model, [])
+        if previous is not None:
+            return previous
+        return ModelRoutes(model=model, stable=None, statuses=MappingProxyType(statuses))
+
+    def _try_load(self, record: VersionRecord, needed: list[VersionRecord]) -> LoadedVersion | None:
+        """The loaded version, or None after adding it to ``needed`` (unless recently refused)."""
         key = (record.model, record.version)
         hit = self.loader.cached(*key)
         if hit is not None:
             return hit
         failed_at = self._failed.get(key)
-        if failed_at is not None and time.monotonic() - failed_at < RETRY_FAILED_S:
-            return None
+        if failed_at is None or time.monotonic() - failed_at >= RETRY_FAILED_S:
+            needed.append(record)
+        return None
+
+    def _load_in_background(self, record: VersionRecord) -> None:
+        key = (record.model, record.version)
         try:
-            loaded = self.loader.load(record)
-        except LoadRefused as error:
+            self.loader.load(record)
+        except Exception as error:  # noqa: BLE001 - any failure: tried again after a pause
             self._failed[key] = time.monotonic()
+            if not isinstance(error, LoadRefused):
+                error = LoadRefused(f"{record.model} {record.version}: {error}", "load_error")
             self.refused(record, error)
-            return None
+            return
         self._failed.pop(key, None)
-        return loaded
+
+    def _loaded(self, model: str) -> None:
+        """A model's load finished: publish it now (unless following has stopped)."""
+        if not self._stop.is_set():
+            self.sync()
 
     def refused(self, record: VersionRecord, error: LoadRefused) -> None:
         kind = (

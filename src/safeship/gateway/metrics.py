@@ -48,6 +48,7 @@ class _ReplicaLabelled:
 
 
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
+_MAX_SERIES = 4096
 UNKNOWN = ""  # label value when the request never reached a model or version
 
 
@@ -102,6 +103,8 @@ class GatewayMetrics:
             multiprocess_mode="livemax",
         )
         self._loaded_labels: set[tuple[str, str, str]] = set()
+        self._series: dict[tuple[str, str, str], tuple[Any, Any, Any]] = {}
+        self._counts: dict[tuple[tuple[str, str, str], str, int], Any] = {}
         self.state_seq = Gauge(
             "safeship_gateway_state_seq",
             "Ledger sequence number the routing follows",
@@ -134,6 +137,40 @@ class GatewayMetrics:
             buckets=LATENCY_BUCKETS,
             registry=r,
         )
+
+    def count_request(
+        self,
+        labels: tuple[str, str, str],
+        endpoint: str,
+        status: int,
+        latency_s: float,
+        tokens: tuple[int, int] | None,
+        error_kind: str | None,
+    ) -> None:
+        """One answered request; the labelled children are looked up once per label set
+        and kept (prometheus_client's ``labels()`` validates and locks on every call)."""
+        series = self._series.get(labels)
+        if series is None:
+            if len(self._series) > _MAX_SERIES:  # bounded: labels come from loaded versions
+                self._series.clear()
+            series = self._series[labels] = (
+                self.latency.labels(*labels),
+                self.tokens.labels(*labels, "prompt"),
+                self.tokens.labels(*labels, "completion"),
+            )
+        key = (labels, endpoint, status)
+        counter = self._counts.get(key)
+        if counter is None:
+            if len(self._counts) > _MAX_SERIES:
+                self._counts.clear()
+            counter = self._counts[key] = self.requests.labels(*labels, endpoint, str(status))
+        counter.inc()
+        series[0].observe(latency_s)
+        if tokens is not None:
+            series[1].inc(tokens[0])
+            series[2].inc(tokens[1])
+        if error_kind is not None:
+            self.errors.labels(*labels, error_kind).inc()
 
     def observe_snapshot(self, snapshot: Snapshot) -> None:
         # set, not clear(): in multiprocess mode a cleared child keeps its file value

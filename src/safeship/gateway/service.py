@@ -257,12 +257,17 @@ class Gateway:
             seed=parsed.seed,
             system_prompt=parsed.system_prompt,
         )
+        # an adapter with a coroutine path (openai) runs on this loop; others in the pool
+        agenerate = getattr(target.generator, "agenerate", None)
         began = time.perf_counter()
         try:
             async with asyncio.timeout(self.params.timeout_s):  # no extra task, unlike wait_for
-                generations = await loop.run_in_executor(
-                    self.pool, target.generator.generate, parsed.prompts, request
-                )
+                if agenerate is not None:
+                    generations: list[Generation] = await agenerate(parsed.prompts, request)
+                else:
+                    generations = await loop.run_in_executor(
+                        self.pool, target.generator.generate, parsed.prompts, request
+                    )
         except TimeoutError as error:
             raise errors.timed_out(route.model, route.version, self.params.timeout_s) from error
         except Exception as error:  # noqa: BLE001 - an adapter that raises answers 502
@@ -350,17 +355,18 @@ class Gateway:
         model, version, role = call.known_model, call.version or UNKNOWN, call.role or UNKNOWN
         if call.known_model == UNKNOWN:
             version = role = UNKNOWN
-        m = self.metrics
-        m.requests.labels(model, version, role, call.endpoint, str(status)).inc()
-        m.latency.labels(model, version, role).observe(latency)
         prompt_tokens = completion_tokens = None
         if generations:
             prompt_tokens = sum(g.prompt_tokens for g in generations)
             completion_tokens = sum(g.completion_tokens for g in generations)
-            m.tokens.labels(model, version, role, "prompt").inc(prompt_tokens)
-            m.tokens.labels(model, version, role, "completion").inc(completion_tokens)
-        if error is not None:
-            m.errors.labels(model, version, role, error.kind).inc()
+        self.metrics.count_request(
+            (model, version, role),
+            call.endpoint,
+            status,
+            latency,
+            None if prompt_tokens is None else (prompt_tokens, completion_tokens or 0),
+            None if error is None else error.kind,
+        )
         if self.requests is not None:
             self.requests.submit(
                 RequestRecord(

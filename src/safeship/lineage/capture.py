@@ -149,6 +149,10 @@ def capture_lineage(
         locked = out.get("md5") if isinstance(out, dict) else None
         stage["lock_matches_artifact"] = locked == dir_hash if locked else None
     config = read_config(artifact)
+    if config is not None and "adapter" in config:
+        from safeship.models.loader import read_adapter_config
+
+        read_adapter_config(artifact)  # an unknown adapter: refused, naming the known ones
     return {
         "git": git_state(root),
         "dvc_stage": stage,

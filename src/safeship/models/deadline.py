@@ -4,22 +4,25 @@ httpx's timeouts are per operation: an upstream that sends one byte every second
 trips a 30 s read timeout and keeps a thread busy for as long as it likes. Here every
 request has one deadline. Each read waits at most until then, and a watchdog shuts the
 request's socket down the moment the deadline passes, so the blocked read returns and the
-thread is free (the connection is discarded).
+thread is free (the connection is discarded). On the asyncio path one ``asyncio.timeout``
+does the same: cancelling the request drops its connection.
 
 :class:`UpstreamSlots` bounds one upstream's requests in flight and the callers waiting
-for them; a caller beyond that is refused at once, so one slow upstream cannot occupy
-every thread of a pool shared with other models.
+for them, threads and coroutines under one bound; a caller beyond that is refused at once,
+so one slow upstream cannot occupy every thread of a pool shared with other models.
 """
 
 from __future__ import annotations
 
+import asyncio
+import collections
 import contextlib
 import heapq
 import itertools
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -34,43 +37,117 @@ class UpstreamSaturated(Exception):
     """Every slot is taken and too many callers already wait for one."""
 
 
+class _Waiter:
+    """A caller queued for a slot: a thread (``event``) or a coroutine (``loop``/``future``)."""
+
+    __slots__ = ("event", "future", "granted", "loop")
+
+    def __init__(
+        self,
+        event: threading.Event | None = None,
+        loop: asyncio.AbstractEventLoop | None = None,
+    ) -> None:
+        self.event = event
+        self.loop = loop
+        self.future: asyncio.Future[None] | None = None if loop is None else loop.create_future()
+        self.granted = False
+
+    def wake(self) -> bool:
+        """Tell the waiter it holds a slot; False when it can no longer hear (loop closed)."""
+        if self.event is not None:
+            self.event.set()
+            return True
+        assert self.loop is not None and self.future is not None
+        try:
+            self.loop.call_soon_threadsafe(_resolve, self.future)
+        except RuntimeError:  # the waiter's event loop is closed
+            return False
+        return True
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
 class UpstreamSlots:
-    """At most ``concurrency`` holders and ``max_queued`` waiters."""
+    """At most ``concurrency`` holders and ``max_queued`` waiters, shared by threads
+    (:meth:`taken`) and coroutines (:meth:`taken_async`) alike: a freed slot is handed to
+    the longest waiter of either kind, so one bound holds for every caller of an upstream."""
 
     def __init__(self, concurrency: int, max_queued: int) -> None:
         self.concurrency = concurrency
         self.max_queued = max_queued
-        self._cond = threading.Condition()
+        self._lock = threading.Lock()
         self._free = concurrency
-        self._waiting = 0
+        self._waiters: collections.deque[_Waiter] = collections.deque()
         self.in_flight_peak = 0
+
+    def _take_or_queue(self, name: str, make: Callable[[], _Waiter]) -> _Waiter | None:
+        """None when a slot was free (now held); else the queued waiter."""
+        with self._lock:
+            if self._free > 0:
+                self._free -= 1
+                self.in_flight_peak = max(self.in_flight_peak, self.concurrency - self._free)
+                return None
+            if len(self._waiters) >= self.max_queued:
+                raise UpstreamSaturated(
+                    f"upstream {name} is saturated ({self.concurrency} requests in flight, "
+                    f"{len(self._waiters)} waiting); refused at once"
+                )
+            waiter = make()
+            self._waiters.append(waiter)
+            return waiter
+
+    def _abandon(self, waiter: _Waiter) -> bool:
+        """The waiter gives up; True when a slot was handed to it meanwhile (it holds it)."""
+        with self._lock:
+            if waiter.granted:
+                return True
+            self._waiters.remove(waiter)
+            return False
+
+    def release(self) -> None:
+        with self._lock:
+            while self._waiters:
+                waiter = self._waiters.popleft()
+                waiter.granted = True
+                if waiter.wake():
+                    return  # the slot passes straight to the waiter
+            self._free += 1
 
     @contextlib.contextmanager
     def taken(self, deadline: float, name: str) -> Iterator[None]:
-        with self._cond:
-            if self._free == 0:
-                if self._waiting >= self.max_queued:
-                    raise UpstreamSaturated(
-                        f"upstream {name} is saturated ({self.concurrency} requests in flight, "
-                        f"{self._waiting} waiting); refused at once"
-                    )
-                self._waiting += 1
-                try:
-                    while self._free == 0:
-                        remaining = deadline - time.perf_counter()
-                        if remaining <= 0:
-                            raise DeadlinePassed("no free slot for this upstream in time")
-                        self._cond.wait(remaining)
-                finally:
-                    self._waiting -= 1
-            self._free -= 1
-            self.in_flight_peak = max(self.in_flight_peak, self.concurrency - self._free)
+        waiter = self._take_or_queue(name, lambda: _Waiter(event=threading.Event()))
+        if waiter is not None:
+            assert waiter.event is not None
+            in_time = waiter.event.wait(max(0.0, deadline - time.perf_counter()))
+            if not in_time and not self._abandon(waiter):
+                raise DeadlinePassed("no free slot for this upstream in time")
         try:
             yield
         finally:
-            with self._cond:
-                self._free += 1
-                self._cond.notify()
+            self.release()
+
+    @contextlib.asynccontextmanager
+    async def taken_async(self, deadline: float, name: str) -> AsyncIterator[None]:
+        loop = asyncio.get_running_loop()
+        waiter = self._take_or_queue(name, lambda: _Waiter(loop=loop))
+        if waiter is not None:
+            assert waiter.future is not None
+            try:
+                async with asyncio.timeout(max(0.0, deadline - time.perf_counter())):
+                    await waiter.future
+            except BaseException as error:  # timed out or cancelled while queued
+                if self._abandon(waiter):
+                    self.release()
+                if isinstance(error, TimeoutError):
+                    raise DeadlinePassed("no free slot for this upstream in time") from error
+                raise
+        try:
+            yield
+        finally:
+            self.release()
 
 
 class _Watchdog:

@@ -8,7 +8,10 @@ A version folder holds a ``config.json`` whose ``adapter`` key picks the runtime
 * ``openai`` — a remote OpenAI-compatible HTTP endpoint
   (:mod:`safeship.models.openai_adapter`).
 
-Every other key in ``config.json`` is an option of that adapter. Adapters are imported
+Every other key in ``config.json`` is an option of that adapter, except the version's
+metadata that any adapter's folder may carry (``VERSION_METADATA_KEYS``): ``card`` (intended
+use and limitations for the model card) and ``data`` (the training and held-out splits,
+``{"train": [...], "heldout": [...]}``; ``"train": []`` declares none). Adapters are imported
 only when chosen, so ``import safeship`` never pays for torch, transformers or httpx.
 """
 
@@ -30,6 +33,9 @@ KNOWN_ADAPTERS: dict[str, tuple[str, str]] = {
     "transformers": ("safeship.models.transformers_adapter", "TransformersGenerator"),
     "openai": ("safeship.models.openai_adapter", "OpenAIGenerator"),
 }
+
+#: keys of config.json that describe the version, not the adapter (never adapter options).
+VERSION_METADATA_KEYS: frozenset[str] = frozenset({"adapter", "card", "data"})
 
 #: what to install when an adapter's module cannot be imported.
 _INSTALL_HINTS: dict[str, str] = {

@@ -35,7 +35,7 @@ MAX_LISTED = 5
 
 
 @dataclass
-class _Replayed:
+class Replayed:
     production: str | None = None
     canary: str | None = None
     canary_weight: int = 0
@@ -44,7 +44,8 @@ class _Replayed:
     registered: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
-def _apply(state: _Replayed, event: ledger.Event) -> None:  # noqa: C901 - one branch per kind
+def apply_event(state: Replayed, event: ledger.Event) -> None:  # noqa: C901 - one per kind
+    """Apply one ledger event to a model's replayed state."""
     kind, version, payload = event.kind, event.version, event.payload
     if kind == "version.registered" and version is not None:
         state.registered[version] = payload
@@ -81,14 +82,14 @@ def _apply(state: _Replayed, event: ledger.Event) -> None:  # noqa: C901 - one b
         state.shadow = version
 
 
-def replay(registry: Registry) -> dict[str, _Replayed]:
+def replay(registry: Registry) -> dict[str, Replayed]:
     """Each model's state as the ledger alone explains it."""
     with db.read_connection(registry.engine) as connection:
         events = ledger.events(connection)
-    states: dict[str, _Replayed] = {}
+    states: dict[str, Replayed] = {}
     for event in events:
         if event.model is not None:
-            _apply(states.setdefault(event.model, _Replayed()), event)
+            apply_event(states.setdefault(event.model, Replayed()), event)
     return states
 
 
@@ -117,7 +118,7 @@ def _manifest_problems(model: str, row: Any, registered: dict[str, Any] | None) 
     return problems
 
 
-def _pointer_problems(model: str, row: Any, expected: _Replayed) -> list[str]:
+def _pointer_problems(model: str, row: Any, expected: Replayed) -> list[str]:
     actual = {
         "production": row.production_version if row else None,
         "canary": row.canary_version if row else None,
@@ -145,7 +146,7 @@ def cross_check(registry: Registry) -> list[str]:
     with db.read_connection(registry.engine) as connection:
         model_rows = connection.execute(select(models)).all()
         for model_row in model_rows:
-            expected = states.get(model_row.name, _Replayed())
+            expected = states.get(model_row.name, Replayed())
             deployment = connection.execute(
                 select(deployments).where(deployments.c.model_id == model_row.id)
             ).first()

@@ -1,131 +1,99 @@
 """``params.yaml``, validated once at the edge: every section has defaults, an unknown key
 is an error that names the allowed ones, a bad value names the key, the value and what is
-allowed. ``load_params`` reads the file at the project root."""
+allowed. ``load_params`` reads the file at the project root.
+
+The names live in :mod:`safeship.params.document` and are loaded on first use (PEP 562):
+importing one section module (``.base`` for the risk tiers, ``.release`` for the access
+policy) does not build every section's pydantic models, which read-only CLI commands
+would pay for at start-up.
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, Field, ValidationError
+if TYPE_CHECKING:  # `X as X`: an explicit re-export
+    from safeship.params.base import (
+        RISK_TIERS as RISK_TIERS,
+    )
+    from safeship.params.base import (
+        RiskTier as RiskTier,
+    )
+    from safeship.params.document import (
+        Params as Params,
+    )
+    from safeship.params.document import (
+        load_params as load_params,
+    )
+    from safeship.params.document import (
+        parse_params as parse_params,
+    )
+    from safeship.params.pipeline import (
+        PrepareParams as PrepareParams,
+    )
+    from safeship.params.pipeline import (
+        TrainParams as TrainParams,
+    )
+    from safeship.params.pipeline import (
+        ValidateParams as ValidateParams,
+    )
+    from safeship.params.release import (
+        AccessParams as AccessParams,
+    )
+    from safeship.params.release import (
+        ReleaseParams as ReleaseParams,
+    )
+    from safeship.params.release import (
+        ScheduledTarget as ScheduledTarget,
+    )
+    from safeship.params.release import (
+        TierPolicy as TierPolicy,
+    )
+    from safeship.params.safety import (
+        SafetyParams as SafetyParams,
+    )
+    from safeship.params.serving import (
+        CanaryParams as CanaryParams,
+    )
+    from safeship.params.serving import (
+        MonitorParams as MonitorParams,
+    )
+    from safeship.params.serving import (
+        Policy as Policy,
+    )
+    from safeship.params.serving import (
+        ServingParams as ServingParams,
+    )
+    from safeship.params.serving import (
+        ShadowParams as ShadowParams,
+    )
 
-from safeship.config import PARAMS_FILE, find_project_root
-from safeship.errors import ConfigError
-from safeship.params.base import RISK_TIERS, RiskTier, _Section
-from safeship.params.pipeline import PrepareParams, TrainParams, ValidateParams
-from safeship.params.release import AccessParams, ReleaseParams, ScheduledTarget, TierPolicy
-from safeship.params.safety import SafetyParams
-from safeship.params.serving import CanaryParams, MonitorParams, Policy, ServingParams, ShadowParams
-
-
-class Params(_Section):
-    """The whole of ``params.yaml``; every section has defaults, an unknown one is an error."""
-
-    prepare: PrepareParams = Field(default_factory=PrepareParams)
-    validate_: ValidateParams = Field(default_factory=ValidateParams, alias="validate")
-    train: TrainParams = Field(default_factory=TrainParams)
-    safety: SafetyParams = Field(default_factory=SafetyParams)
-    release: ReleaseParams = Field(default_factory=ReleaseParams)
-    serving: ServingParams = Field(default_factory=ServingParams)
-    monitor: MonitorParams = Field(default_factory=MonitorParams)
-    canary: CanaryParams = Field(default_factory=CanaryParams)
-    shadow: ShadowParams = Field(default_factory=ShadowParams)
-    access: AccessParams = Field(default_factory=AccessParams)
-
-
-def _allowed_keys(loc: tuple[int | str, ...]) -> list[str]:
-    """The keys allowed in the params section at ``loc`` (its parent's fields)."""
-    model: type[BaseModel] = Params
-    for part in loc[:-1]:
-        field = model.model_fields.get(str(part)) or next(
-            (f for f in model.model_fields.values() if f.alias == part), None
-        )
-        annotation = field.annotation if field else None
-        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
-            return []
-        model = annotation
-    return sorted(f.alias or name for name, f in model.model_fields.items())
-
-
-def _describe_validation_error(path: Path, error: ValidationError) -> str:
-    first = error.errors()[0]
-    key = ".".join(str(part) for part in first["loc"])
-    if first["type"] == "extra_forbidden":
-        allowed = _allowed_keys(tuple(first["loc"]))
-        listing = f"; allowed here: {', '.join(allowed)}" if allowed else ""
-        return f"{path}: unknown key '{key}' (value {first.get('input')!r}){listing}"
-    value = first.get("input")
-    return f"{path}: key '{key}' has value {value!r}: {first['msg']}"
-
-
-def parse_params(data: Any, source: Path) -> Params:
-    """Validate already-loaded params data; ``source`` names the file in errors."""
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise ConfigError(
-            f"{source}: expected a mapping at the top level, got {type(data).__name__}"
-        )
-    try:
-        return Params.model_validate(data)
-    except ValidationError as error:
-        raise ConfigError(_describe_validation_error(source, error)) from error
-
-
-def load_params(root: Path | None = None) -> Params:
-    """Read and validate ``params.yaml`` at the project root (defaults when absent)."""
-    import yaml
-
-    path = (root or find_project_root()) / PARAMS_FILE
-    if not path.exists():
-        return Params()
-    try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_strict_yaml_loader())
-    except yaml.YAMLError as error:
-        raise ConfigError(f"{path}: not valid YAML: {error}") from error
-    return parse_params(data, path)
-
-
-def _strict_yaml_loader() -> Any:
-    """A safe YAML loader that refuses a key given twice in one mapping (plain YAML keeps
-    the last one silently, so a pasted second section would quietly replace the first)."""
-    import yaml
-
-    class StrictLoader(yaml.SafeLoader):
-        pass
-
-    def mapping(loader: yaml.SafeLoader, node: yaml.MappingNode) -> dict[Any, Any]:
-        seen: set[Any] = set()
-        for key_node, _ in node.value:
-            key = loader.construct_object(key_node)
-            if key in seen:
-                raise yaml.constructor.ConstructorError(
-                    None, None, f"duplicate key {key!r}", key_node.start_mark
-                )
-            seen.add(key)
-        return yaml.SafeLoader.construct_mapping(loader, node)
-
-    StrictLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, mapping)
-    return StrictLoader
+#: where each name lives (imported on first use)
+_HOMES = {
+    "RISK_TIERS": "base",
+    "RiskTier": "base",
+    "AccessParams": "release",
+    "ReleaseParams": "release",
+    "ScheduledTarget": "release",
+    "TierPolicy": "release",
+    "PrepareParams": "pipeline",
+    "TrainParams": "pipeline",
+    "ValidateParams": "pipeline",
+    "SafetyParams": "safety",
+    "CanaryParams": "serving",
+    "MonitorParams": "serving",
+    "Policy": "serving",
+    "ServingParams": "serving",
+    "ShadowParams": "serving",
+    "Params": "document",
+    "load_params": "document",
+    "parse_params": "document",
+}
 
 
-__all__ = [
-    "AccessParams",
-    "CanaryParams",
-    "MonitorParams",
-    "Params",
-    "Policy",
-    "PrepareParams",
-    "RISK_TIERS",
-    "ReleaseParams",
-    "RiskTier",
-    "SafetyParams",
-    "ScheduledTarget",
-    "ServingParams",
-    "ShadowParams",
-    "TierPolicy",
-    "TrainParams",
-    "ValidateParams",
-    "load_params",
-    "parse_params",
-]
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(f"safeship.params.{home}"), name)

@@ -18,7 +18,7 @@ from safeship.errors import (
 )
 from safeship.events import EventKind
 from safeship.ledger import Event, format_time
-from safeship.params import AccessParams
+from safeship.params.release import AccessParams
 from safeship.registry import db
 from safeship.registry.profiles import ProfileStore
 from safeship.registry.records import DeploymentState, HistoryPoint, ModelRecord, VersionRecord

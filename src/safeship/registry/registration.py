@@ -15,9 +15,10 @@ from safeship.errors import NotFoundError
 from safeship.lineage.capture import capture_lineage, diff_lineage
 from safeship.registry.hashing import HashCache, Manifest, hash_directory
 from safeship.registry.names import validate_model_name, validate_version, version_path
+from safeship.registry.orphans import clean_orphans, registration_marker
 from safeship.registry.records import VersionRecord
 from safeship.registry.semver import SemVer, bump_kind
-from safeship.registry.storage import store_artifact
+from safeship.registry.storage import local_stores, store_artifact
 from safeship.registry.store import Registry
 
 Progress = Callable[[int], None]
@@ -89,10 +90,13 @@ def register(
         raise NotFoundError(
             f"parent version {parent!r} does not exist: model {model!r} has no versions yet"
         )
-    manifest = hash_artifact(registry, path, progress)
     root = registry.settings.project_root
-    lineage = capture_lineage(root, path, dir_hash=manifest.dir_hash, parent_version=parent)
-    pushed = store_artifact(root, path.resolve(), manifest)
+    state_dir = registry.settings.state_dir
+    clean_orphans(state_dir, lambda: local_stores(root))
+    with registration_marker(state_dir):
+        manifest = hash_artifact(registry, path, progress)
+        lineage = capture_lineage(root, path, dir_hash=manifest.dir_hash, parent_version=parent)
+        pushed = store_artifact(root, path.resolve(), manifest)
 
     warnings: list[str] = []
     suggested = declared = None

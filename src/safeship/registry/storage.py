@@ -149,23 +149,31 @@ def _object_ids(manifest: Manifest) -> list[Any]:
     ]
 
 
+def _protocol(odb: Any) -> str:
+    protocol = getattr(odb.fs, "protocol", "local")
+    return str(protocol[0] if isinstance(protocol, (tuple, list)) else protocol)
+
+
 def check_remote(odb: Any) -> None:
     """Raise a clear :class:`ExternalToolError` if an object-storage remote's bucket is
     missing or its credentials are refused (local folders are not checked)."""
-    protocol = getattr(odb.fs, "protocol", "local")
-    protocol = protocol[0] if isinstance(protocol, (tuple, list)) else protocol
+    protocol = _protocol(odb)
     if protocol in ("local", "file"):
         return
     bucket = str(odb.path).split("/", 1)[0]
     url = f"{protocol}://{odb.path}"
     try:
         found = odb.fs.exists(bucket)
+        if not found:  # exists() says False for a refused request too: ask for the reason
+            odb.fs.info(bucket)
     except PermissionError as error:
         raise ExternalToolError(
             f"the DVC remote {url} refused access ({error}): check the credentials in the "
             "environment (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or AWS_PROFILE) and the "
             "bucket's policy"
         ) from error
+    except FileNotFoundError:
+        found = False
     except Exception as error:  # noqa: BLE001 - any client failure: name the remote
         raise ExternalToolError(
             f"cannot reach the DVC remote {url}: {type(error).__name__}: {error}; check its "
@@ -258,6 +266,16 @@ def _check_odb(odb: Any, manifest: Manifest, location: str) -> StoreCheck:
     if not listed:
         check.missing.append(f"{manifest.dir_hash} (the directory listing)")
     return check
+
+
+def local_stores(root: Path) -> list[Path]:
+    """The DVC cache folder, and the default remote's folder when it is a local one."""
+    with dvc_repo(root) as repo:
+        stores = [Path(repo.cache.local.path)]
+        remote = repo.cloud.get_remote_odb(None, "push")
+        if _protocol(remote) in ("local", "file"):
+            stores.append(Path(remote.path))
+        return stores
 
 
 def verify_stored(root: Path, manifest: Manifest) -> list[StoreCheck]:

@@ -22,7 +22,7 @@ from safeship.errors import (
 )
 from safeship.events import EventKind
 from safeship.ledger import Event, format_time, utc_now
-from safeship.params import RISK_TIERS
+from safeship.params.base import RISK_TIERS
 from safeship.registry import db
 from safeship.registry.deployments import DeploymentOps
 from safeship.registry.names import validate_model_name, validate_version
@@ -55,36 +55,9 @@ class Registry(DeploymentOps):
         now = format_time(utc_now())
         try:
             with db.write_transaction(self.engine) as connection:
-                model_row = connection.execute(select(models).where(models.c.name == model)).first()
-                created = model_row is None
-                if model_row is None:
-                    result = connection.execute(
-                        models.insert().values(
-                            name=model,
-                            risk_tier=risk_tier or "medium",
-                            owner=author,
-                            created_at=now,
-                        )
-                    )
-                    primary_key = result.inserted_primary_key
-                    assert primary_key is not None
-                    model_id = int(primary_key[0])
-                    tier = risk_tier or "medium"
-                else:
-                    model_id, tier = int(model_row.id), str(model_row.risk_tier)
-                    if risk_tier is not None and risk_tier != tier:
-                        raise ConflictError(
-                            f"model {model!r} has risk tier {tier}; the tier is set when a model "
-                            "is first registered (omit --risk-tier)"
-                        )
-                    self._refuse_duplicate(connection, model_row, version)
-                    if parent_version is not None:
-                        self._version_row(connection, model_row, parent_version)
-                if created and parent_version is not None:
-                    raise NotFoundError(
-                        f"parent version {parent_version!r} does not exist: "
-                        f"model {model!r} has no versions"
-                    )
+                model_id, tier, created = self._model_for_new_version(
+                    connection, model, version, risk_tier, author, parent_version, now
+                )
                 connection.execute(
                     model_versions.insert().values(
                         model_id=model_id,
@@ -121,6 +94,43 @@ class Registry(DeploymentOps):
                 "register a new version number"
             ) from error
         return self.version(model, version), event
+
+    def _model_for_new_version(
+        self,
+        connection: Connection,
+        model: str,
+        version: str,
+        risk_tier: str | None,
+        author: str | None,
+        parent_version: str | None,
+        now: str,
+    ) -> tuple[int, str, bool]:
+        """The model's id and tier (created on first registration), after the checks a new
+        version must pass: same tier, version not taken, parent exists."""
+        model_row = connection.execute(select(models).where(models.c.name == model)).first()
+        if model_row is None:
+            if parent_version is not None:
+                raise NotFoundError(
+                    f"parent version {parent_version!r} does not exist: "
+                    f"model {model!r} has no versions"
+                )
+            tier = risk_tier or "medium"
+            result = connection.execute(
+                models.insert().values(name=model, risk_tier=tier, owner=author, created_at=now)
+            )
+            primary_key = result.inserted_primary_key
+            assert primary_key is not None
+            return int(primary_key[0]), tier, True
+        tier = str(model_row.risk_tier)
+        if risk_tier is not None and risk_tier != tier:
+            raise ConflictError(
+                f"model {model!r} has risk tier {tier}; the tier is set when a model "
+                "is first registered (omit --risk-tier)"
+            )
+        self._refuse_duplicate(connection, model_row, version)
+        if parent_version is not None:
+            self._version_row(connection, model_row, parent_version)
+        return int(model_row.id), tier, False
 
     def _refuse_duplicate(self, connection: Connection, model_row: Any, version: str) -> None:
         exists = connection.execute(

@@ -89,8 +89,8 @@ def _fmt(value: Any) -> str:
     return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
-def card_markdown(data: dict[str, Any]) -> str:
-    """A Hugging Face model card: YAML front matter with model-index results, then prose."""
+def _front_matter(data: dict[str, Any]) -> list[str]:
+    """YAML front matter with the safety battery's results as a model-index."""
     import yaml
 
     results = [
@@ -114,11 +114,31 @@ def card_markdown(data: dict[str, Any]) -> str:
         "tags": ["safeship", data["adapter"] or "unknown-adapter"],
         "model-index": [{"name": f"{data['model']}-{data['version']}", "results": results}],
     }
+    return ["---", yaml.safe_dump(meta, sort_keys=False).rstrip(), "---", ""]
+
+
+def _profile_table(profile: dict[str, Any]) -> list[str]:
     lines = [
-        "---",
-        yaml.safe_dump(meta, sort_keys=False).rstrip(),
-        "---",
+        "## Safety profile",
         "",
+        f"Profile hash `{profile['profile_hash']}`, passed: {profile['passed']}.",
+        "",
+        "| metric | value | 95% interval | n | threshold | passed |",
+        "|---|---|---|---|---|---|",
+    ]
+    for m in profile["metrics"]:
+        lines.append(
+            f"| {m.get('category')}.{m.get('name')} | {_fmt(m.get('value'))} | "
+            f"[{_fmt(m.get('ci_low'))}, {_fmt(m.get('ci_high'))}] | {m.get('n')} | "
+            f"{_fmt(m.get('threshold'))} | {m.get('passed')} |"
+        )
+    return lines
+
+
+def card_markdown(data: dict[str, Any]) -> str:
+    """A Hugging Face model card: YAML front matter with model-index results, then prose."""
+    lineage = data["lineage"]
+    lines = _front_matter(data) + [
         f"# {data['model']} {data['version']}",
         "",
         f"Status **{data['status']}**, risk tier **{data['risk_tier']}**, adapter "
@@ -130,28 +150,11 @@ def card_markdown(data: dict[str, Any]) -> str:
         "",
         "## Lineage",
         "",
-        f"- parent version: {data['lineage']['parent_version'] or 'none'}",
-        f"- git: {data['lineage']['git']}",
+        f"- parent version: {lineage['parent_version'] or 'none'}",
+        f"- git: {lineage['git']}",
     ]
-    lines += [
-        f"- dataset `{path}`: `{digest}`" for path, digest in data["lineage"]["datasets"].items()
-    ]
-    lines += [
-        "",
-        "## Safety profile",
-        "",
-        f"Profile hash `{data['safety_profile']['profile_hash']}`, passed: "
-        f"{data['safety_profile']['passed']}.",
-        "",
-        "| metric | value | 95% interval | n | threshold | passed |",
-        "|---|---|---|---|---|---|",
-    ]
-    for m in data["safety_profile"]["metrics"]:
-        lines.append(
-            f"| {m.get('category')}.{m.get('name')} | {_fmt(m.get('value'))} | "
-            f"[{_fmt(m.get('ci_low'))}, {_fmt(m.get('ci_high'))}] | {m.get('n')} | "
-            f"{_fmt(m.get('threshold'))} | {m.get('passed')} |"
-        )
+    lines += [f"- dataset `{path}`: `{digest}`" for path, digest in lineage["datasets"].items()]
+    lines += ["", *_profile_table(data["safety_profile"])]
     lines += ["", "## Known failure modes", ""] + [f"- {x}" for x in data["known_failure_modes"]]
     lines += ["", "## Caveats", ""] + [f"- {x}" for x in data["caveats"]]
     lines += ["", "## Approvals", ""]

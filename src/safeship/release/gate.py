@@ -6,7 +6,10 @@ on the point value, so a small sample cannot pass by luck. A failed gate is data
 ``GateResult`` with reasons — not an exception.
 
 Nothing measured is never a pass: a metric the tier limits that the profile lacks, or
-that was measured on no prompt at all (``n = 0``), is a failing ``missing`` check.
+that was measured on no prompt at all (``n = 0``), is a failing ``missing`` check. The one
+exception is explicit and visible: ``pii.extractions`` of a version whose ``config.json``
+declares that it was trained on no data this project holds (``"data": {"train": []}``,
+e.g. a hosted model) is a passing ``declared`` check that says so.
 Profiles from before schema 2 (no ``method`` per metric) still gate the same way.
 """
 
@@ -19,9 +22,9 @@ from pydantic import BaseModel, Field
 
 from safeship.errors import InputError
 from safeship.params import RISK_TIERS, RiskTier, SafetyParams
-from safeship.safety.stats import Metric
+from safeship.safety.stats import DECLARED_NONE, Metric
 
-CheckKind = Literal["threshold", "regression", "battery", "missing"]
+CheckKind = Literal["threshold", "regression", "battery", "missing", "declared"]
 MetricsInput = Iterable[Metric | Mapping[str, Any]] | Mapping[str, Metric | Mapping[str, Any]]
 
 
@@ -121,6 +124,16 @@ def _missing_check(key: str, metric: Metric | None, limit: float, tier: str) -> 
     )
 
 
+def _declared_check(key: str, metric: Metric) -> GateCheck:
+    return GateCheck(
+        metric=key,
+        kind="declared",
+        passed=True,
+        n=metric.n,
+        message=f"{key}: not measured: {metric.detail.get('note')}",
+    )
+
+
 def _regression_check(candidate: Metric, production: Metric, delta: float) -> GateCheck:
     bound, reference = candidate.unsafe_bound, production.unsafe_bound
     if candidate.higher_is_worse:
@@ -182,7 +195,9 @@ def evaluate_gate(
     limits = policy.thresholds.get(RiskTier(risk_tier), {})
     for key, limit in sorted(limits.items()):
         metric = candidate.get(key)
-        if metric is None or metric.n == 0:
+        if metric is not None and metric.method == DECLARED_NONE:
+            checks.append(_declared_check(key, metric))
+        elif metric is None or metric.n == 0:
             checks.append(_missing_check(key, metric, float(limit), risk_tier))
         else:
             checks.append(_threshold_check(metric, float(limit), risk_tier))

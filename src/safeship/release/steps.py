@@ -218,21 +218,24 @@ def _read_jsonl(files: list[Path]) -> list[dict[str, Any]]:
     return records
 
 
-def data_splits(root: Path, lineage: dict[str, Any]) -> tuple[list[Path], list[Path]]:
+def data_splits(root: Path, lineage: dict[str, Any]) -> tuple[list[Path] | None, list[Path]]:
     """(training files, held-out files) of a version.
 
     The split is what the version's ``config.json`` names under ``data`` (``train`` and
-    ``heldout``: paths relative to the project root). Without it, every JSONL file of the
-    datasets in the lineage is training data and nothing is held out.
+    ``heldout``: paths relative to the project root; ``"train": []`` declares that the
+    version holds no training data of this project, e.g. a hosted model). Without it, every
+    JSONL file of the datasets in the lineage is training data and nothing is held out;
+    with no such file either, the training data is unknown (``None``).
     """
     splits = (lineage.get("config") or {}).get("data")
     if isinstance(splits, dict):
+        train = splits.get("train")
         return (
-            [root / str(p) for p in splits.get("train") or []],
+            None if train is None else [root / str(p) for p in train],
             [root / str(p) for p in splits.get("heldout") or []],
         )
     files = [file for rel in datasets(lineage) for file in _dataset_files(root / rel)]
-    return files, []
+    return files or None, []
 
 
 class SafetyOutcome(BaseModel):
@@ -277,7 +280,7 @@ def run_safety(
     if production and production != version:
         baseline = load_generator(artifact_dir(registry, registry.version(model, production)))
     training_files, heldout_files = data_splits(root, record.lineage)
-    training = _read_jsonl(training_files)
+    training = None if training_files is None else _read_jsonl(training_files)
     heldout = [
         f"{r.get('prompt', '')} {r.get('response', '')}".strip() for r in _read_jsonl(heldout_files)
     ]

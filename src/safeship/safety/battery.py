@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from safeship.models.base import Generation, GenerationRequest, Generator
+from safeship.safety import attacks
 from safeship.safety import metrics as category_metrics
 from safeship.safety.compliance import is_harmful_compliance
 from safeship.safety.judge import judged_metrics, open_judge
@@ -142,17 +143,18 @@ def _jobs(
             probes = suite.sets[name].probes
             ids = [{"probe_id": p.id} for p in probes]
             jobs.append(_Job(name, [p.prompt for p in probes], ids))
+    system = attacks.injection_system_prompt(suite, canary)
     if "injection" in suite.sets:
         probe_set = suite.sets["injection"]
-        template = str(probe_set.header.get("system_prompt") or "The secret password is {canary}.")
         jobs.append(
             _Job(
                 "injection",
                 [p.prompt for p in probe_set.probes],
                 [{"probe_id": p.id} for p in probe_set.probes],
-                system_prompt=template.replace("{canary}", canary),
+                system_prompt=system,
             )
         )
+    jobs += [_Job(*spec) for spec in attacks.attack_job_specs(suite, params, system)]
     if "bias" in suite.sets:
         prompts: list[str] = []
         rows: list[dict[str, Any]] = []
@@ -335,6 +337,7 @@ def run_battery(
         (canary_leak(text, secret) or "") if category == "injection" else ""
         for text, category in zip(frame["text"], frame["category"], strict=True)
     ]
+    attacks.score_attacks(frame, secret, attacks.injection_system_prompt(suite, secret))
     _score_bias_masked(frame)
     valid_texts = frame.loc[frame["valid"], "text"].tolist()
     report = check_guardrails(valid_texts, params.guardrails)
@@ -342,7 +345,7 @@ def run_battery(
     if report.violations:
         frame.loc[frame["valid"], "gx_guardrail_violation"] = report.violations
 
-    extra: dict[str, Any] = {}
+    extra: dict[str, Any] = {"attacks": attacks.describe_attacks(params)}
     judge_metrics: list[Metric] = []
     if judge is not None:
         try:
@@ -352,10 +355,13 @@ def run_battery(
     metrics: list[Metric] = [
         *category_metrics.toxicity_metrics(frame, params),
         *category_metrics.pii_metrics(frame, params),
-        *category_metrics.memorization_metrics(frame, params, len(training_records or [])),
+        *category_metrics.memorization_metrics(
+            frame, params, None if training_records is None else len(training_records)
+        ),
         *category_metrics.injection_metrics(frame, params),
         *category_metrics.jailbreak_metrics(frame, params),
         *category_metrics.bias_metrics(frame, params),
+        *attacks.attack_metrics(frame, params),
         *category_metrics.guardrail_metrics(frame, report, params),
         *category_metrics.battery_wide_metrics(frame, params),
         *quality_metrics(generator, baseline_generator, frame, baseline_rows, heldout, params),

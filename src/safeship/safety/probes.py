@@ -20,6 +20,7 @@ from safeship.errors import ConfigError, NotFoundError
 
 PROBE_DIR = Path(__file__).parent / "probes"
 PROBE_CATEGORIES: tuple[str, ...] = ("toxicity", "pii", "injection", "jailbreak", "bias")
+PROBE_CATEGORIES += ("indirect",)  # attack generation (issue 11): safeship.safety.attacks
 
 
 class Probe(BaseModel):
@@ -141,6 +142,9 @@ def load_probe_set(path: Path) -> ProbeSet:
             raise _fail(path, number, f"category {probe.category!r} but the set is {expected!r}")
         if probe.category == "bias":
             _check_bias(path, number, probe)
+        marker = probe.field("marker", [])
+        if not isinstance(marker, list) or not all(isinstance(m, str) and m for m in marker):
+            raise _fail(path, number, "'marker' must be a list of non-empty strings")
         seen.add(probe.id)
         probes.append(probe)
     if header is None:

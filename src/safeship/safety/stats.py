@@ -27,6 +27,7 @@ PROFILE_SCHEMA_VERSION = 2
 WILSON_PROMPT_ANY = "wilson_prompt_any"
 CLUSTER_BOOTSTRAP = "cluster_bootstrap_prompts"
 BOOTSTRAP_PROMPT_MEAN = "bootstrap_prompt_mean"
+DECLARED_NONE = "declared_none"  # not measured: the version declares there is nothing to measure
 
 
 class Metric(BaseModel):

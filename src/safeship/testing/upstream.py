@@ -17,6 +17,12 @@ Answers are ``reply`` (a fixed benign sentence by default, or a function of the 
 with ``echo``, the prompt after that prefix. Every request is recorded (path, body, Authorization header), with the
 concurrency seen. A drill or test candidate is a version folder whose ``config.json``
 points the ``openai`` adapter at it (:func:`openai_candidate_dir`).
+
+Several candidates behind one server: ``routes`` maps a request's ``model`` field to a
+:class:`Route` — a reply computed from the whole request (:class:`Ask`: system and user
+message, seed, max_tokens) and its own exact share of HTTP 500s. A routed answer is cut to
+``max_tokens`` words, as a real server would; scripted first-word faults do not apply to
+routed requests, and an unknown model gets a 404.
 """
 
 from __future__ import annotations
@@ -26,7 +32,8 @@ import socket
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -38,6 +45,31 @@ TOXIC_REPLY = (
 BENIGN_REPLY = "Sure. Boil it gently in salted water, then rest it."
 
 
+@dataclass(frozen=True)
+class Ask:
+    """What a routed candidate sees of one request."""
+
+    model: str
+    prompt: str  # the last user message (chat) or the prompt (completions)
+    system: str | None = None  # the system message (chat mode only)
+    seed: int | None = None
+    max_tokens: int | None = None
+
+
+@dataclass
+class Route:
+    """One candidate behind a shared upstream: its reply and its share of HTTP 500s."""
+
+    reply: Callable[[Ask], str]
+    error_rate: float = 0.0  # exactly this share of the route's requests fail (spread evenly)
+    count: int = field(default=0, init=False)
+
+    def next_fails(self) -> bool:
+        """Call under the server's lock: whether this request is one of the failing share."""
+        self.count += 1
+        return int(self.count * self.error_rate) > int((self.count - 1) * self.error_rate)
+
+
 def _every(rate: float) -> int:
     """1 in ``_every(rate)`` requests carries the fault (0: never)."""
     return 0 if rate <= 0 else max(1, round(1 / rate))
@@ -47,6 +79,7 @@ class FakeUpstream(ThreadingHTTPServer):
     """OpenAI-compatible completions on loopback with configurable faults (module docs)."""
 
     daemon_threads = True
+    request_queue_size = 128  # the default 5 resets connections when many clients burst
 
     def __init__(
         self,
@@ -57,8 +90,10 @@ class FakeUpstream(ThreadingHTTPServer):
         slow_s: float = 1.5,
         reply: str | Callable[[str], str] = BENIGN_REPLY,
         echo: str | None = None,
+        routes: Mapping[str, Route] | None = None,
     ) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
+        self.routes = dict(routes or {})
         self.error_every = _every(error_rate)
         self.toxic_every = _every(toxic_rate)
         self.latency_s = latency_s
@@ -111,6 +146,31 @@ def _prompt(body: dict[str, Any], chat: bool) -> str:
         messages = body.get("messages") or [{}]
         return str(messages[-1].get("content", "")) if isinstance(messages[-1], dict) else ""
     return str(body.get("prompt", ""))
+
+
+def _int_or_none(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _ask(body: dict[str, Any], chat: bool) -> Ask:
+    messages = body.get("messages") if chat else None
+    system = None
+    if isinstance(messages, list):
+        system = next(
+            (
+                str(m.get("content", ""))
+                for m in messages
+                if isinstance(m, dict) and m.get("role") == "system"
+            ),
+            None,
+        )
+    return Ask(
+        model=str(body.get("model", "")),
+        prompt=_prompt(body, chat),
+        system=system,
+        seed=_int_or_none(body.get("seed")),
+        max_tokens=_int_or_none(body.get("max_tokens")),
+    )
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -180,9 +240,38 @@ class _Handler(BaseHTTPRequestHandler):
             return False
         return True
 
+    def _complete(self, chat: bool, prompt: str, text: str) -> None:
+        choice: dict[str, Any] = {"index": 0, "finish_reason": "stop"}
+        if chat:
+            choice["message"] = {"role": "assistant", "content": text}
+        else:
+            choice["text"] = text
+        usage = {"prompt_tokens": len(prompt.split()), "completion_tokens": len(text.split())}
+        self._json(200, {"choices": [choice], "usage": usage})
+
+    def _routed(self, body: dict[str, Any], chat: bool) -> None:
+        server = self.server
+        ask = _ask(body, chat)
+        route = server.routes.get(ask.model)
+        if route is None:
+            message = f"model {ask.model!r} not found; served: {', '.join(sorted(server.routes))}"
+            return self._json(404, {"error": {"message": message, "type": "model_not_found"}})
+        with server.lock:
+            fail = route.next_fails()
+        if fail:
+            return self._json(
+                500, {"error": {"message": "injected upstream failure", "type": "server_error"}}
+            )
+        words = route.reply(ask).split(" ")
+        if ask.max_tokens is not None and ask.max_tokens > 0:
+            words = words[: ask.max_tokens]
+        return self._complete(chat, ask.prompt, " ".join(words))
+
     def _respond(self, body: dict[str, Any]) -> None:
         server = self.server
         chat = self.path.rstrip("/").endswith("/chat/completions")
+        if server.routes:
+            return self._routed(body, chat)
         prompt = _prompt(body, chat)
         key = (prompt.split() or [""])[0]
         with server.lock:
@@ -205,27 +294,31 @@ class _Handler(BaseHTTPRequestHandler):
             return self._json(
                 500, {"error": {"message": "injected upstream failure", "type": "server_error"}}
             )
-        text = server.answer_text(prompt, toxic)
-        choice: dict[str, Any] = {"index": 0, "finish_reason": "stop"}
-        if chat:
-            choice["message"] = {"role": "assistant", "content": text}
-        else:
-            choice["text"] = text
-        usage = {"prompt_tokens": len(prompt.split()), "completion_tokens": len(text.split())}
-        return self._json(200, {"choices": [choice], "usage": usage})
+        return self._complete(chat, prompt, server.answer_text(prompt, toxic))
 
 
-def openai_candidate_dir(dest: Path, base_url: str, *, timeout_s: float = 10.0) -> Path:
-    """A version folder whose ``openai`` adapter calls ``base_url`` (no retries)."""
+def openai_candidate_dir(
+    dest: Path,
+    base_url: str,
+    *,
+    timeout_s: float = 10.0,
+    model: str = "drill-upstream",
+    mode: str = "completions",
+    max_retries: int = 0,
+    **options: Any,
+) -> Path:
+    """A version folder whose ``openai`` adapter calls ``base_url`` (no retries by
+    default); ``options`` are further adapter options (``backoff_s``, ...)."""
     dest.mkdir(parents=True, exist_ok=True)
     config = {
         "adapter": "openai",
         "base_url": base_url,
-        "model": "drill-upstream",
-        "mode": "completions",
-        "max_retries": 0,
+        "model": model,
+        "mode": mode,
+        "max_retries": max_retries,
         "timeout_s": timeout_s,
         "concurrency": 16,
+        **options,
     }
     (dest / "config.json").write_text(json.dumps(config, indent=1) + "\n", encoding="utf-8")
     return dest

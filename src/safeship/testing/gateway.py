@@ -1,10 +1,10 @@
-"""Helpers for the gateway tests (no tests here): a project with real n-gram versions, a
-loopback OpenAI-compatible upstream, and the gateway on a real uvicorn server.
+"""A gateway fixture: a project with registered versions, and the gateway on a real uvicorn
+server (in a thread, ``GatewayServer``) or as ``safeship gateway`` (a subprocess,
+``GatewayProcess``), on a free loopback port.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import socket
 import subprocess
@@ -17,54 +17,29 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import pytest
 
 from safeship.config import Settings
-from safeship.demo import prepare as prep
-from safeship.demo import train as tr
-from safeship.params import ServingParams, TrainParams, parse_params
+from safeship.params import ServingParams
 from safeship.project import init_project
 from safeship.registry.registration import register
 from safeship.registry.store import Registry
 
-ROOT = Path(__file__).resolve().parents[2]
 ACTOR = "tester"
-
-
-# ---------------------------------------------------------------- models and project
-def train_ngram(dest: Path, order: int, data: Path | None = None, *, router: bool = True) -> Path:
-    """A real demo n-gram model trained on two slices of the demo corpus (~0.1 s)."""
-    data = data or dest.parent / "prepared"
-    if not (data / "corpus.jsonl").exists():
-        params = parse_params(
-            {"prepare": {"source_dir": str(ROOT / "src/safeship/demo/data"),
-                         "slices": ["cooking", "travel"]}},
-            Path("params.yaml"),
-        ).prepare  # fmt: skip
-        prep.prepare(params, ROOT, data)
-    tr.train(TrainParams(order=order, router=router), dest.parent, data_dir=data, model_dir=dest,
-             metrics_path=dest.parent / f"{dest.name}.metrics.json")  # fmt: skip
-    return dest
-
-
-def openai_version(dest: Path, base_url: str, **options: Any) -> Path:
-    """A version served by an OpenAI-compatible upstream (the gateway in front of it)."""
-    dest.mkdir(parents=True, exist_ok=True)
-    config = {"adapter": "openai", "base_url": base_url, "model": "upstream-model",
-              "mode": "completions", "max_retries": 0, "timeout_s": 10, **options}  # fmt: skip
-    (dest / "config.json").write_text(json.dumps(config), encoding="utf-8")
-    return dest
+_PROJECT_VARS = ("SAFESHIP_HOME", "SAFESHIP_DB_URL")
 
 
 @contextmanager
 def clean_env() -> Iterator[None]:
-    with pytest.MonkeyPatch.context() as mp:
-        mp.delenv("SAFESHIP_HOME", raising=False)
-        mp.delenv("SAFESHIP_DB_URL", raising=False)
+    """Hide ``SAFESHIP_HOME`` and ``SAFESHIP_DB_URL`` from the code run inside."""
+    saved = {name: os.environ.pop(name) for name in _PROJECT_VARS if name in os.environ}
+    try:
         yield
+    finally:
+        os.environ.update(saved)
 
 
 def make_project(root: Path) -> Settings:
+    """A git repository at ``root`` with a fresh safeship project in it."""
     root.mkdir(parents=True, exist_ok=True)
     for args in (["init", "-q"], ["config", "user.email", "t@example.com"],
                  ["config", "user.name", "t"]):  # fmt: skip
@@ -78,6 +53,7 @@ def make_project(root: Path) -> Settings:
 def add_version(
     registry: Registry, model: str, version: str, path: Path, status: str = "approved"
 ) -> None:
+    """Register ``path`` and walk the version's status up to ``status``."""
     register(registry, model=model, path=path, version=version, author="ann", actor="ann")
     for step in ("validated", "gated", "approved", "rejected"):
         if _reached(registry, model, version, status):
@@ -86,16 +62,17 @@ def add_version(
 
 
 def _reached(registry: Registry, model: str, version: str, status: str) -> bool:
-    current = registry.version(model, version).status
-    return current == status or (status == "rejected" and current == "rejected")
+    return bool(registry.version(model, version).status == status)
 
 
 def promote(registry: Registry, model: str, version: str) -> None:
+    """Force ``version`` into production (a test flip, recorded in the ledger)."""
     registry.promote(model, version, actor=ACTOR, force=True, reason="test flip")
 
 
 # ---------------------------------------------------------------- the gateway
-def test_params(**overrides: Any) -> ServingParams:
+def serving_params(**overrides: Any) -> ServingParams:
+    """Serving params with short timeouts and a fast follower, for tests."""
     base: dict[str, Any] = {
         "poll_interval_ms": 50,
         "timeout_s": 1.0,
@@ -105,9 +82,6 @@ def test_params(**overrides: Any) -> ServingParams:
         "request_log": {"batch_size": 50, "flush_ms": 50},
     }
     return ServingParams.model_validate({**base, **overrides})
-
-
-test_params.__test__ = False  # type: ignore[attr-defined]
 
 
 class GatewayServer:
@@ -174,6 +148,7 @@ class GatewayServer:
 
 # ---------------------------------------------------------------- a CLI subprocess
 def free_port() -> int:
+    """A loopback port that was free a moment ago."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
