@@ -16,7 +16,7 @@ import pytest
 from safeship.config import Settings
 from safeship.registry.store import Registry
 from safeship.stack import Stack
-from tests.flows.conftest import approve, wait_for
+from tests.flows.support import approve, wait_for
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
@@ -132,7 +132,7 @@ def test_a_suspended_wait_that_times_out_rejects_the_version(
     sweep then rejects the version with the timeout as the reason."""
     from safeship.params import load_params
     from tasks.monitor import expired_waits_task
-    from tests.flows.conftest import edit_params
+    from tests.flows.support import edit_params
 
     edit_params(release_project, {"release": {"tiers/medium/approval_timeout_s": 5}})
     run_id = _start_release(
