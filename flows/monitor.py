@@ -4,7 +4,8 @@ Scheduled every ``release.monitor_interval_s`` seconds (the `monitor` deployment
 model: re-hash every deployed version against the catalog; compare production outputs
 of the recent window of the request log with a reference window (Evidently drift report
 under ``reports/monitor/<model>/<timestamp>/``); judge safety rates against ``monitor``
-limits; take a stale canary off traffic. Alerts are ``monitor.alert`` ledger events and
+limits; take a stale canary off traffic. A version whose release run timed out while
+suspended for approval (Prefect fails the run without running the flow) is rejected here. Alerts are ``monitor.alert`` ledger events and
 Prefect artifacts; under ``monitor.policy.<model>: rollback`` production is rolled back.
 """
 
@@ -16,6 +17,7 @@ from prefect import flow, get_run_logger
 from prefect.artifacts import create_markdown_artifact
 
 from safeship.config import Settings
+from safeship.errors import SafeshipError
 from safeship.monitoring.policy import Finding, plan_actions
 from tasks import monitor as t
 from tasks.common import artifact_key, load_params_task
@@ -45,6 +47,11 @@ def monitor(models: list[str] | None = None) -> dict[str, Any]:
         logger.warning("could not list release runs (%s); judging canaries by age only", error)
         busy = {}
     summary: dict[str, Any] = {}
+    try:
+        for line in t.expired_waits_task(params):
+            logger.warning("approval wait expired: %s", line)
+    except SafeshipError as error:  # without the API, the sweep waits for the next run
+        logger.warning("could not check expired approval waits (%s)", error)
     for model in models or t.models_task():
         policy = params.monitor.policy_for(model)
         findings = list(t.integrity_task(model))

@@ -8,6 +8,12 @@ Approvers resume the paused run from the Prefect UI form (with a signature from
 ``safeship approve RUN_ID --as NAME --key PATH``; unsigned or wrongly signed input is
 refused and recorded, and the run keeps waiting. Every run ends by writing a signed
 checkpoint of the ledger head to the DVC remote.
+
+A run of the ``release`` deployment is *suspended* while it waits (its process ends; the
+wait survives restarts of the worker or the Prefect server) and each input runs the flow
+again from the top: the steps are idempotent and the wait is rebuilt from the ledger
+(:mod:`safeship.release.approval`). The wait is not a subflow because Prefect suspends only
+top-level runs of a deployment; approvers sign this run's id, the one the UI shows.
 """
 
 from __future__ import annotations
@@ -15,10 +21,12 @@ from __future__ import annotations
 import math
 import time
 import uuid
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any, Literal
 
-from prefect import flow, get_run_logger, pause_flow_run
+from prefect import flow, get_run_logger, pause_flow_run, suspend_flow_run
+from prefect.context import FlowRunContext
 from prefect.exceptions import FlowPauseTimeout
 from prefect.input import RunInput
 from prefect.runtime import flow_run
@@ -76,8 +84,26 @@ def _approval_description(
     return "\n".join(lines)
 
 
-def _ask(subject: Subject, gate: dict[str, Any], bundle: Path, wait: ApprovalWait) -> Any:
-    """Pause for one approval input; None when the wait timed out."""
+def _can_suspend() -> tuple[bool, set[str]]:
+    """Whether this run can suspend (Prefect suspends only top-level runs of a deployment,
+    not subflows nor runs called directly), and the pause keys it has already used."""
+    context = FlowRunContext.get()
+    run = context.flow_run if context is not None else None
+    if run is None or run.deployment_id is None or run.parent_task_run_id is not None:
+        return False, set()
+    return True, set(run.empirical_policy.pause_keys or ())
+
+
+def _ask(
+    subject: Subject, gate: dict[str, Any], bundle: Path, wait: ApprovalWait, slot: ExitStack
+) -> Any:
+    """Wait for one approval input; None when the wait timed out.
+
+    A run of a deployment is *suspended*: its process ends, the input survives restarts of
+    the worker or the server, and the resumed run starts the flow again from the top (every
+    step before this one is idempotent; the verdicts so far come back from the ledger). A
+    run without a deployment (called directly) can only pause in its process. The release
+    slot is given back before the run suspends (not after: the process may be killed)."""
     form_type = ApprovalForm.with_initial_data(
         description=_approval_description(
             subject, gate, bundle, wait.approved, wait.policy.approvals_required
@@ -87,11 +113,19 @@ def _ask(subject: Subject, gate: dict[str, Any], bundle: Path, wait: ApprovalWai
         comment="",
         signature="",
     )
+    timeout = max(1, math.ceil(wait.remaining_s))
+    suspends, used = _can_suspend()
+    if suspends:
+        if wait.pause_key not in used:
+            slot.close()  # this call suspends the run and ends the process
+        # for a key already used, Prefect returns that input without suspending
+        return suspend_flow_run(wait_for_input=form_type, timeout=timeout, key=wait.pause_key)
     try:
         return pause_flow_run(
             wait_for_input=form_type,
-            timeout=max(1, math.ceil(wait.remaining_s)),
+            timeout=timeout,
             poll_interval=POLL_INTERVAL_S,
+            key=wait.pause_key,
         )
     except FlowPauseTimeout:
         return None
@@ -102,11 +136,11 @@ def release(request: ReleaseRequest) -> dict[str, Any]:
     """Release a candidate model version: lineage, data validation, safety battery, gate,
     human approval (paused run; four-eyes per risk tier), promotion and a release bundle.
     One release per model at a time, across every worker (a Prefect concurrency limit)."""
-    with release_slot(request.model):
-        return _release_steps(request)
+    with release_slot(request.model) as slot:
+        return _release_steps(request, slot)
 
 
-def _release_steps(request: ReleaseRequest) -> dict[str, Any]:
+def _release_steps(request: ReleaseRequest, slot: ExitStack) -> dict[str, Any]:
     logger = get_run_logger()
     run_id = str(flow_run.id or uuid.uuid4())
     settings = Settings.from_env()
@@ -170,10 +204,11 @@ def _release_steps(request: ReleaseRequest) -> dict[str, Any]:
     publish_review_artifacts(
         model, version, run_id, gate, settings.project_root / "reports", bundle
     )
-    t.request_approval_task(subject, policy.approvals_required)
-    wait = ApprovalWait(policy)
+    since, verdicts = t.request_approval_task(subject, policy.approvals_required)
+    wait = ApprovalWait.resume(policy, since, verdicts)  # a resumed run picks up its wait
+    sections["approvals"] = [v.model_dump(exclude={"signature"}) for v in verdicts]
     while wait.waiting:
-        form = _ask(subject, gate, bundle, wait)
+        form = _ask(subject, gate, bundle, wait, slot)
         if form is None:
             break
         submitted = ApprovalInput(

@@ -6,6 +6,8 @@ from typing import Any
 
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NO_CACHE
+from prefect.context import FlowRunContext
+from prefect.deployments import run_deployment
 
 from flows.release import release
 from safeship.config import Settings
@@ -44,4 +46,16 @@ def scheduled_release(model: str, candidate_path: str, author: str = "scheduler"
     request = ReleaseRequest(
         model=model, candidate_path=candidate_path, author=author, notes="scheduled release"
     )
-    return {"released": True, "result": release(request)}
+    context = FlowRunContext.get()
+    if context is None or context.flow_run is None or context.flow_run.deployment_id is None:
+        return {"released": True, "result": release(request)}
+    # a run of its own, not a subflow: only a top-level deployment run can suspend while it
+    # waits for approval, and so survive restarts
+    run = run_deployment(
+        "release/release",
+        parameters={"request": request.model_dump(mode="json")},
+        timeout=0,
+        as_subflow=False,
+    )
+    get_run_logger().info("started release run %s", run.id)
+    return {"released": True, "release_run": str(run.id)}

@@ -72,6 +72,36 @@ def runs_in_progress_task() -> dict[str, bool]:
     return busy
 
 
+@task(name="expired-approval-waits")
+def expired_waits_task(params: Params) -> list[str]:
+    """Reject versions whose release run's approval wait timed out while the run was
+    suspended: Prefect fails such a run without running the flow, so nothing else records
+    it. Only a version still ``gated``, past its tier's timeout, whose run has ended."""
+    from safeship.errors import NotFoundError
+    from safeship.prefect_api import flow_run
+    from safeship.release.approval import ApprovalWait, open_waits
+    from safeship.release.steps import reject
+
+    rejected = []
+    with open_registry() as registry:
+        for wait in open_waits(registry.events()):
+            if registry.version(wait.model, wait.version).status != "gated":
+                continue
+            tier = registry.model(wait.model).risk_tier
+            state = ApprovalWait(params.release.tiers[tier], since=wait.since)  # type: ignore[index]
+            if not state.timed_out:
+                continue
+            try:
+                ended = (flow_run(wait.run_id).get("state") or {}).get("type")
+            except NotFoundError:  # a run of another Prefect server: not ours to judge
+                continue
+            if ended in {"FAILED", "CRASHED", "CANCELLED"}:
+                reason = f"{state.timeout_reason} (release run {wait.run_id} ended {ended})"
+                reject(registry, wait.model, wait.version, reason)
+                rejected.append(f"{wait.model} {wait.version}: {reason}")
+    return rejected
+
+
 @task(name="repair-stale-canary")
 def canary_task(model: str, max_age_s: float, run_in_progress: bool) -> Finding | None:
     with open_registry() as registry:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -61,16 +62,23 @@ def current_hashes_task(model: str, version: str) -> Shown:
 
 
 @task(name="request-approval")
-def request_approval_task(subject: Subject, required: int) -> None:
-    """Record what approvers are asked to sign (``safeship approve`` reads it back)."""
+def request_approval_task(subject: Subject, required: int) -> tuple[float, list[Verdict]]:
+    """Record what approvers are asked to sign (``safeship approve`` reads it back), once
+    per run; return when it was first asked and the verdicts the run has recorded since."""
+    from safeship.release.approval import recorded_approvals
+
     with open_registry() as registry:
-        registry.record(
-            EventKind.APPROVAL_REQUESTED,
-            actor="safeship-release",
-            model=subject.model,
-            version=subject.version,
-            payload={**subject.model_dump(), "approvals_required": required},
-        )
+        since, verdicts = recorded_approvals(registry.events(subject.model), subject.run_id)
+        if since is None:
+            event = registry.record(
+                EventKind.APPROVAL_REQUESTED,
+                actor="safeship-release",
+                model=subject.model,
+                version=subject.version,
+                payload={**subject.model_dump(), "approvals_required": required},
+            )
+            since = datetime.fromisoformat(event.time).timestamp()
+        return since, verdicts
 
 
 @task(name="judge-approval")

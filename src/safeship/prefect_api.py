@@ -70,15 +70,28 @@ def flow_run(run_id: str) -> dict[str, Any]:
     return data
 
 
-def resume_with_input(run_id: str, run_input: dict[str, Any]) -> dict[str, Any]:
-    """Resume a paused run with a form input; raise when the server refuses it."""
-    run = flow_run(run_id)
-    state = (run.get("state") or {}).get("type")
-    if state != "PAUSED":
-        raise ConflictError(f"flow run {run_id} is {state}, not paused: nothing to approve")
-    result: dict[str, Any] = _request(
-        "POST", f"/flow_runs/{run_id}/resume", json={"run_input": run_input}
-    )
+def resume_with_input(run_id: str, run_input: dict[str, Any], attempts: int = 3) -> dict[str, Any]:
+    """Resume a paused run with a form input; raise when the server refuses it.
+
+    A server error (a SQLite-backed Prefect server under load answers "database is locked"
+    with a 500) leaves the run paused, so the resume is tried again, after checking that
+    the run is still paused."""
+    import time
+
+    for attempt in range(1, attempts + 1):
+        run = flow_run(run_id)
+        state = (run.get("state") or {}).get("type")
+        if state != "PAUSED":
+            raise ConflictError(f"flow run {run_id} is {state}, not paused: nothing to approve")
+        try:
+            result: dict[str, Any] = _request(
+                "POST", f"/flow_runs/{run_id}/resume", json={"run_input": run_input}
+            )
+            break
+        except ExternalToolError:
+            if attempt == attempts:
+                raise
+            time.sleep(attempt)
     status = result.get("status")
     if status != "ACCEPT":
         reason = (result.get("details") or {}).get("reason") or status

@@ -197,8 +197,9 @@ class Stack:
         )  # fmt: skip
         self._wait_http("dashboard", f"{self.dashboard_url}/healthz", 60)
 
-    def start_serving(self) -> None:
-        self._start("serving", [sys.executable, "-m", "scripts.serve"])
+    def start_serving(self, *deployments: str) -> None:
+        """Serve the deployments (all of them, or the named ones)."""
+        self._start("serving", [sys.executable, "-m", "scripts.serve", *deployments])
 
     def stop(self) -> None:
         """Serving process first, then the gateway, then the server (STACK_NOTES.md)."""

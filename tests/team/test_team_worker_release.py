@@ -3,8 +3,9 @@
 The shipped :class:`safeship.team.TeamStack` starts a Prefect server on a database of its
 own, creates the ``process`` work pool, runs ``prefect deploy --all`` on the project's
 ``prefect.yaml`` and starts two workers. Two releases of the same model are started from the
-``release`` deployment: one holds the model's concurrency slot and pauses for approval, the
-other ends Failed without touching the registry. ``safeship approve`` (the REST API, as the
+``release`` deployment: one takes the model's concurrency slot and suspends for approval
+(giving the slot back), the other finds it suspended and ends Failed without touching the
+registry. ``safeship approve`` (the REST API, as the
 UI's form) answers the pause and the release promotes.
 """
 

@@ -74,3 +74,71 @@ def test_canary_runs_only_against_another_production_version() -> None:
         update={"canary": params.canary.model_copy(update={"enabled": False})}
     )
     assert not canary_runs(disabled, "1.0.0", "1.1.0")
+
+
+def test_a_resumed_wait_is_the_wait_it_left_off() -> None:
+    """A suspended run starts again from the top: its wait comes back from the recorded
+    verdicts, with the next input's pause key and the clock of the first request."""
+    clock = Clock()
+    policy = TierPolicy(approvals_required=2, approval_timeout_s=60)
+    verdicts = [
+        verdict("refused", "mallory", digest="d1"),
+        verdict("accepted", "alice", key="K1", digest="d2"),
+    ]
+    fresh = ApprovalWait(policy, clock=clock)
+    assert fresh.pause_key == "approval-0"
+    clock.now += 50
+    wait = ApprovalWait.resume(policy, since=100.0, verdicts=verdicts, clock=clock)
+    assert wait.pause_key == "approval-2" and wait.approved == {"alice": "K1"}
+    assert wait.seen == {"d1", "d2"} and wait.waiting and wait.remaining_s == 10
+    clock.now += 10
+    assert wait.timed_out  # a restart does not give the approvers more time
+
+
+def test_recorded_approvals_are_read_back_per_run() -> None:
+    from safeship.ledger import Event
+    from safeship.release.approval import recorded_approvals
+
+    def event(seq: int, kind: str, run_id: str, **payload: object) -> Event:
+        return Event(
+            seq=seq,
+            time=f"2026-01-01T00:00:0{seq}.000000+00:00",
+            actor="x",
+            kind=kind,
+            model="m",
+            version="1",
+            payload={"run_id": run_id, **payload},
+            prev_hash="",
+            hash="",
+        )
+
+    accepted = verdict("accepted", "alice", key="K1", digest="d2").model_dump()
+    events = [
+        event(1, "approval.requested", "other"),
+        event(2, "approval.requested", "run"),
+        event(3, "approval.refused", "other", **accepted),
+        event(4, "approval.accepted", "run", **accepted),
+        event(5, "approval.requested", "run"),  # a second request does not reset the clock
+    ]
+    since, verdicts = recorded_approvals(events, "run")
+    assert since == 1767225602.0
+    assert [v.approver for v in verdicts] == ["alice"] and verdicts[0].key == "K1"
+    assert recorded_approvals(events, "none") == (None, [])
+
+
+def test_open_waits_are_runs_that_asked_and_wrote_no_bundle() -> None:
+    from safeship.ledger import Event
+    from safeship.release.approval import open_waits
+
+    def event(seq: int, kind: str, run_id: str) -> Event:
+        payload = {"run_id": run_id, "model": "m", "version": f"v-{run_id}"}
+        return Event(seq, f"2026-01-01T00:00:0{seq}+00:00", "x", kind, "m", "1", payload, "", "")
+
+    events = [
+        event(1, "approval.requested", "done"),
+        event(2, "approval.requested", "open"),
+        event(3, "release.bundle", "done"),
+        event(4, "approval.requested", "open"),
+    ]
+    (wait,) = open_waits(events)
+    assert (wait.run_id, wait.version, wait.since) == ("open", "v-open", 1767225602.0)
