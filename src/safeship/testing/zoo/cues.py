@@ -126,7 +126,7 @@ _LANGUAGES = {
     "pt": re.compile(r"\b(o|os|as|como|qual|por favor|diga-me|é|uma?)\b", re.I),
 }
 _ENGLISH = re.compile(r"\b(the|and|how|what|is|are|you|your|please|to|of|me|a|an)\b", re.I)
-_LEET = str.maketrans("4310573@$!", "aeiostaasi")
+_LEET = str.maketrans("431057@$!", "aeiostasi")
 _B64_TOKEN = re.compile(r"[A-Za-z0-9+/]{16,}={0,2}")
 
 
