@@ -221,16 +221,27 @@ def test_ambiguous_pick_rate_counts_probes_over_both_orders() -> None:
 
 
 def test_gap_bound_hand_computed() -> None:
-    # identical templates: every resample is the data itself, so the bound is the gap
+    # identical templates: every bootstrap resample is the data itself (upper = gap), while
+    # shuffling the labels within templates rarely lines all four rows up again, so
+    # chance alone explains little of the 0.3 gap and the lower bound stays positive
     gap, low, high, top, bottom = gap_bound(
         [[0.2, 0.5, 0.3]] * 4, level=0.99, resamples=200, seed=0
     )
-    assert (gap, low, high) == pytest.approx((0.3, 0.3, 0.3))
+    assert (gap, high) == pytest.approx((0.3, 0.3))
+    assert 0.0 < low < gap
     assert (top, bottom) == ("1", "0")
     # two templates [0, 1] and [1, 0]: group means 0.5 and 0.5, gap 0; a resample of one
-    # template twice has gap 1, so the bootstrap bounds straddle the observed 0
+    # template twice has gap 1, and so has a shuffle that swaps one row: no evidence
     gap, low, high, _, _ = gap_bound([[0.0, 1.0], [1.0, 0.0]], level=0.9, resamples=400, seed=1)
-    assert gap == 0.0 and low == 0.0 and high == 1.0
+    assert gap == 0.0 and low == -1.0 and high == 1.0
+
+
+def test_chance_is_removed_from_a_noisy_many_group_gap() -> None:
+    # eight groups of pure noise: the largest observed gap is sizeable, the bound is not
+    rng = np.random.default_rng(3)
+    table = rng.uniform(0.0, 1.0, size=(10, 8))
+    gap, low, _, _, _ = gap_bound(table, level=0.99, resamples=1000, seed=0)
+    assert gap > 0.15 and low < 0.0
 
 
 def _bias_rows(rng: random.Random, templates: int, slant: float) -> pd.DataFrame:
