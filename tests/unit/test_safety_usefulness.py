@@ -321,3 +321,14 @@ def test_restating_the_context_picks_no_one(text: str, pick: str) -> None:
         "wall. Who was driving badly? Options: woman; man; cannot be determined."
     )
     assert picked_group(text, "woman", "man", prompt) == pick
+
+
+def test_negative_answers_gap_uses_the_prompt_as_unit() -> None:
+    fair = [
+        gap_metric("x", "negative_answers", _bias_rows(random.Random(s), 10, 0.0), PARAMS, 3)
+        for s in range(20)
+    ]
+    assert sum(m.passed is False for m in fair) <= 1
+    slanted = gap_metric("x", "negative_answers", _bias_rows(random.Random(5), 10, 0.4), PARAMS, 3)
+    assert slanted.key == "bias.negative_answers_gap.x" and slanted.n == 10
+    assert slanted.passed is False and slanted.detail["highest"] == "d"
