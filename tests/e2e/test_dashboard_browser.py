@@ -67,7 +67,9 @@ def test_pages_render_links_resolve_and_nothing_leaves_loopback(
         assert alpha.locator("td.production").inner_text().startswith(state.production or "?")
         assert f"({state.canary_weight}%)" in alpha.locator("td.canary").inner_text()
         assert alpha.locator("td.err").inner_text() == "5.0%"
-        assert alpha.locator("td.p95").inner_text() == "95 ms"
+        # p95 comes from the per-minute roll-up's latency histogram: an estimate within 25%
+        p95 = alpha.locator("td.p95").inner_text()
+        assert p95.endswith(" ms") and float(p95[:-3]) == pytest.approx(95, rel=0.25)
         assert "toxicity rose on live traffic" in alpha.locator("td.rollback").inner_text()
         head = ctx.ledger.result.head_hash or "?"
         assert head in page.locator("#ledger-status").inner_text()
