@@ -141,6 +141,10 @@ def release(request: ReleaseRequest) -> dict[str, Any]:
 
 
 def _release_steps(request: ReleaseRequest, slot: ExitStack) -> dict[str, Any]:
+    """The release, step by step: register, validate, safety battery, gate, approval wait,
+    shadow and canary, promote. Long on purpose: it is one ordered list of task calls,
+    each of which may end the run, and reading it top to bottom is reading the release;
+    the decisions live in the core (``safeship.release``), not here."""
     logger = get_run_logger()
     run_id = str(flow_run.id or uuid.uuid4())
     settings = Settings.from_env()

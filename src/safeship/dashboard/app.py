@@ -44,6 +44,8 @@ def _page(render: Callable[[], str]) -> HTMLResponse:
 
 
 def create_app(ctx: Context, *, watch_ledger: bool = True) -> FastAPI:
+    """The dashboard's ASGI app. Long on purpose: it is the route table (each route a few
+    lines that render a page from ``Site``), kept in one place so every URL is listed."""
     site = Site(ctx, "server")
 
     @asynccontextmanager

@@ -217,7 +217,10 @@ def train(
     model_dir: Path | None = None,
     metrics_path: Path | None = None,
 ) -> TrainResult:
-    """Run the stage; paths default to the dvc.yaml layout under ``root``."""
+    """Run the stage; paths default to the dvc.yaml layout under ``root``.
+
+    Long on purpose: the stage's steps in order (read splits, router, vocabulary, counts,
+    config with card and data splits, files, held-out metrics), each a call or a literal."""
     data = data_dir if data_dir is not None else root / OUT_DIR
     out = model_dir if model_dir is not None else root / MODEL_DIR
     metrics_file = metrics_path if metrics_path is not None else root / METRICS_FILE

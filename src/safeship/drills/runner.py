@@ -162,6 +162,55 @@ def run_drill(
         production_registry.close()
 
 
+def _record_outcome(
+    report: DrillReport,
+    run: DrillRun,
+    detection: Detection,
+    reverted_at: float | None,
+    frame: Any,
+) -> None:
+    """Fill ``report`` from what the shipped code did: detection, revert, affected
+    requests (``frame``: the staging request log of the model) and the end state."""
+    options, candidate = run.options, run.candidate
+    faulty = frame[frame["version"] == candidate.version]
+    if run.fault_at is not None:  # served by the faulty version once the fault was live
+        faulty = faulty[faulty["time"] >= datetime.fromtimestamp(run.fault_at, UTC)]
+    report.requests_total = len(frame)
+    report.requests_affected = len(faulty)
+    report.fault_at = _iso(run.fault_at)
+    report.detected_by, report.reverted_by = detection.by, detection.reverted_by
+    report.detection = detection.detail
+    report.gaps += detection.gaps
+    if candidate.fault:
+        report.detection["fault"] = candidate.fault
+    if run.fault_at is not None and detection.at is not None:
+        report.time_to_detect_s = round(detection.at - run.fault_at, 3)
+    if run.fault_at is not None and reverted_at is not None:
+        report.time_to_revert_s = round(reverted_at - run.fault_at, 3)
+        if detection.at is not None:
+            report.revert_after_detect_s = round(max(0.0, reverted_at - detection.at), 3)
+        cutoff = datetime.fromtimestamp(reverted_at + 1.0, UTC)
+        late = faulty[faulty["time"] > cutoff]
+        if len(late):
+            report.gaps.append(
+                f"{len(late)} requests were answered by the faulty version more than 1 s "
+                "after the gateway reported the revert"
+            )
+    checks, final, gaps = _end_state(run, detection.expect_status)
+    report.safety_checks, report.final_state = checks, final
+    report.gaps += gaps
+    report.ended_safe = all(checks.values())
+    if detection.at is None:
+        report.failures.append("the fault was not detected")
+    if detection.at is not None and reverted_at is None:
+        report.failures.append(
+            f"detected, but the staging gateway still routed to {candidate.version} "
+            f"{options.max_revert_s:g} s later"
+        )
+    report.failures += [f"end state: {name}" for name, ok in checks.items() if not ok]
+    report.outcome = "passed" if not report.failures else "failed"
+
+
 def _execute(
     report: DrillReport,
     staging: Registry,
@@ -223,45 +272,8 @@ def _execute(
         time.sleep(options.settle_s)
         traffic.stop()
         gateway.flush_log()
-        frame = log.query(model)
-        faulty = frame[frame["version"] == candidate.version]
-        if run.fault_at is not None:  # served by the faulty version once the fault was live
-            faulty = faulty[faulty["time"] >= datetime.fromtimestamp(run.fault_at, UTC)]
-        report.requests_total = len(frame)
-        report.requests_affected = len(faulty)
+        _record_outcome(report, run, detection, reverted_at, log.query(model))
         report.traffic = traffic.summary()
-        report.fault_at = _iso(run.fault_at)
-        report.detected_by, report.reverted_by = detection.by, detection.reverted_by
-        report.detection = detection.detail
-        report.gaps += detection.gaps
-        if candidate.fault:
-            report.detection["fault"] = candidate.fault
-        if run.fault_at is not None and detection.at is not None:
-            report.time_to_detect_s = round(detection.at - run.fault_at, 3)
-        if run.fault_at is not None and reverted_at is not None:
-            report.time_to_revert_s = round(reverted_at - run.fault_at, 3)
-            if detection.at is not None:
-                report.revert_after_detect_s = round(max(0.0, reverted_at - detection.at), 3)
-            cutoff = datetime.fromtimestamp(reverted_at + 1.0, UTC)
-            late = faulty[faulty["time"] > cutoff]
-            if len(late):
-                report.gaps.append(
-                    f"{len(late)} requests were answered by the faulty version more than 1 s "
-                    "after the gateway reported the revert"
-                )
-        checks, final, gaps = _end_state(run, detection.expect_status)
-        report.safety_checks, report.final_state = checks, final
-        report.gaps += gaps
-        report.ended_safe = all(checks.values())
-        if detection.at is None:
-            report.failures.append("the fault was not detected")
-        if detection.at is not None and reverted_at is None:
-            report.failures.append(
-                f"detected, but the staging gateway still routed to {candidate.version} "
-                f"{options.max_revert_s:g} s later"
-            )
-        report.failures += [f"end state: {name}" for name, ok in checks.items() if not ok]
-        report.outcome = "passed" if not report.failures else "failed"
     finally:
         gateway_log.setLevel(level)
         if traffic is not None:

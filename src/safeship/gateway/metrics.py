@@ -54,6 +54,8 @@ UNKNOWN = ""  # label value when the request never reached a model or version
 
 class GatewayMetrics:
     def __init__(self) -> None:
+        """Declare every Prometheus metric of the gateway. Long on purpose: one
+        declaration per metric (name, help text, labels), read as the metrics catalogue."""
         from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
         self.registry: CollectorRegistry = CollectorRegistry(auto_describe=True)

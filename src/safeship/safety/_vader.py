@@ -16,7 +16,10 @@ from typing import Any
 
 
 def make_analyzer() -> Any:
-    """A ``SentimentIntensityAnalyzer`` whose negation and idiom checks are cached."""
+    """A ``SentimentIntensityAnalyzer`` whose negation and idiom checks are cached.
+
+    Long on purpose: a subclass defined in place, overriding VADER's own methods one to
+    one so each can be compared with the upstream code it mirrors."""
     from vaderSentiment import vaderSentiment as vs
 
     negate = frozenset(vs.NEGATE)

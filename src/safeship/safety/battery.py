@@ -296,7 +296,10 @@ def run_battery(
     probes: ProbeSuite | None = None,
     canary: str | None = None,
 ) -> BatteryResult:
-    """Run every probe set through ``generator`` and measure; see the module docstring."""
+    """Run every probe set through ``generator`` and measure; see the module docstring.
+
+    Long on purpose: the battery in order (jobs, generation, scoring per category,
+    metrics per category, the profile), each step a call into its own module."""
     import pandas as pd
 
     from safeship.safety.guardrails import check_guardrails

@@ -29,6 +29,7 @@ _IMMUTABLE_COLUMNS = (
 
 
 def upgrade() -> None:
+    """The initial schema: declarative DDL, one ``create_table`` per table."""
     op.create_table(
         "models",
         sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
