@@ -111,12 +111,80 @@ def describe_side(
     return scores
 
 
+def _binary_check(
+    metric: str,
+    pairs: pd.DataFrame,
+    production: pd.DataFrame,
+    candidate: pd.DataFrame,
+    params: ShadowParams,
+) -> PairedCheck:
+    """A paired rate: McNemar on the pairs, a sign test with the caller as the unit."""
+    prod = production[metric].to_numpy(dtype=bool)
+    cand = candidate[metric].to_numpy(dtype=bool)
+    b = int((cand & ~prod).sum())
+    c = int((prod & ~cand).sum())
+    worse, better, caller_p = caller_sign_test(pairs["caller"], cand, prod)
+    increase = (b - c) / len(pairs)
+    bound = params.max_rate_increase.get(metric, 0.0)
+    return PairedCheck(
+        metric=f"{metric}_rate",
+        production=float(prod.mean()),
+        candidate=float(cand.mean()),
+        increase=increase,
+        bound=bound,
+        p_value=mcnemar_one_sided(b, c),
+        discordant=[b, c],
+        callers=[worse, better],
+        caller_p_value=caller_p,
+        passed=not (caller_p < params.alpha and increase > bound),
+    )
+
+
+def _toxicity_check(
+    pairs: pd.DataFrame, production: pd.DataFrame, candidate: pd.DataFrame, params: ShadowParams
+) -> PairedCheck:
+    """Mean toxicity increase, judged on a cluster bootstrap that resamples callers (with
+    all their pairs), not single pairs."""
+    import numpy as np
+
+    diff = candidate["toxicity"].to_numpy(float) - production["toxicity"].to_numpy(float)
+    codes, _ = pairs["caller"].factorize()
+    sums, counts = np.bincount(codes, weights=diff), np.bincount(codes)
+    rng = np.random.default_rng(params.seed)
+    index = rng.integers(0, len(sums), size=(params.bootstrap_resamples, len(sums)))
+    low = float(np.quantile(sums[index].sum(axis=1) / counts[index].sum(axis=1), params.alpha))
+    bound = params.max_mean_toxicity_increase
+    return PairedCheck(
+        metric="mean_toxicity",
+        production=float(production["toxicity"].mean()),
+        candidate=float(candidate["toxicity"].mean()),
+        increase=float(diff.mean()),
+        bound=bound,
+        p_value=None,
+        passed=not low > bound,
+    )
+
+
+def _reason(check: PairedCheck) -> str:
+    detail = (
+        f"; callers worse/better {check.callers[0]}/{check.callers[1]}, caller sign test "
+        f"p={check.caller_p_value:.2g}, pair McNemar p={check.p_value:.2g})"
+        if check.callers is not None
+        and check.caller_p_value is not None
+        and check.p_value is not None
+        else ")"
+    )
+    return (
+        f"shadow {check.metric}: candidate {check.candidate:.3f} vs production "
+        f"{check.production:.3f} (paired increase {check.increase:.3f} > allowed "
+        f"{check.bound:.3f}" + detail
+    )
+
+
 def compare_pairs(
     pairs: pd.DataFrame, params: ShadowParams, guardrails: SafetyParams.Guardrails | None
 ) -> tuple[ShadowResult, pd.DataFrame, pd.DataFrame]:
     """Decide on paired outputs; also returns both sides' descriptors (for drift)."""
-    import numpy as np
-
     production = describe_side(
         pairs["output_production"].tolist(),
         pairs["status_production"].tolist(),
@@ -133,61 +201,8 @@ def compare_pairs(
     if n < params.min_pairs:
         reason = f"only {n} shadow pairs; shadow.min_pairs is {params.min_pairs}"
         return ShadowResult(passed=False, pairs=n, reasons=[reason]), production, candidate
-    checks: list[PairedCheck] = []
-    for metric in BINARY:
-        prod = production[metric].to_numpy(dtype=bool)
-        cand = candidate[metric].to_numpy(dtype=bool)
-        b = int((cand & ~prod).sum())
-        c = int((prod & ~cand).sum())
-        p_value = mcnemar_one_sided(b, c)
-        worse, better, caller_p = caller_sign_test(pairs["caller"], cand, prod)
-        increase = (b - c) / n
-        bound = params.max_rate_increase.get(metric, 0.0)
-        passed = not (caller_p < params.alpha and increase > bound)
-        checks.append(
-            PairedCheck(
-                metric=f"{metric}_rate",
-                production=float(prod.mean()),
-                candidate=float(cand.mean()),
-                increase=increase,
-                bound=bound,
-                p_value=p_value,
-                discordant=[b, c],
-                callers=[worse, better],
-                caller_p_value=caller_p,
-                passed=passed,
-            )
-        )
-    diff = candidate["toxicity"].to_numpy(float) - production["toxicity"].to_numpy(float)
-    # a cluster bootstrap: resample callers (with all their pairs), not single pairs
-    codes, _ = pairs["caller"].factorize()
-    sums, counts = np.bincount(codes, weights=diff), np.bincount(codes)
-    rng = np.random.default_rng(params.seed)
-    index = rng.integers(0, len(sums), size=(params.bootstrap_resamples, len(sums)))
-    low = float(np.quantile(sums[index].sum(axis=1) / counts[index].sum(axis=1), params.alpha))
-    bound = params.max_mean_toxicity_increase
-    checks.append(
-        PairedCheck(
-            metric="mean_toxicity",
-            production=float(production["toxicity"].mean()),
-            candidate=float(candidate["toxicity"].mean()),
-            increase=float(diff.mean()),
-            bound=bound,
-            p_value=None,
-            passed=not low > bound,
-        )
-    )
-    reasons = [
-        f"shadow {c.metric}: candidate {c.candidate:.3f} vs production {c.production:.3f} "
-        f"(paired increase {c.increase:.3f} > allowed {c.bound:.3f}"
-        + (
-            f"; callers worse/better {c.callers[0]}/{c.callers[1]}, caller sign test "
-            f"p={c.caller_p_value:.2g}, pair McNemar p={c.p_value:.2g})"
-            if c.callers is not None and c.caller_p_value is not None and c.p_value is not None
-            else ")"
-        )
-        for c in checks
-        if not c.passed
-    ]
+    checks = [_binary_check(m, pairs, production, candidate, params) for m in BINARY]
+    checks.append(_toxicity_check(pairs, production, candidate, params))
+    reasons = [_reason(c) for c in checks if not c.passed]
     result = ShadowResult(passed=not reasons, pairs=n, checks=checks, reasons=reasons)
     return result, production, candidate
