@@ -54,6 +54,60 @@ def _baseline(registry: Registry, model: str, parent: str | None) -> VersionReco
     return versions[-1] if versions else None
 
 
+def _refuse_early(registry: Registry, model: str, version: str, parent: str | None) -> bool:
+    """Whether ``model`` exists, after refusing a taken version or an unknown parent. This
+    fails fast, before hashing; the insert transaction refuses both again, where a
+    concurrent registration is caught too."""
+    if not registry.has_model(model):
+        if parent is not None:
+            raise NotFoundError(
+                f"parent version {parent!r} does not exist: model {model!r} has no versions yet"
+            )
+        return False
+    existing = {v.version for v in registry.versions(model)}
+    if version in existing:
+        from safeship.errors import DuplicateVersionError
+
+        raise DuplicateVersionError(
+            f"model {model!r} already has version {version!r}; versions are immutable: "
+            "register a new version number"
+        )
+    if parent is not None and parent not in existing:
+        registry.version(model, parent)
+    return True
+
+
+def _bump_check(
+    registry: Registry,
+    model: str,
+    parent: str | None,
+    version: str,
+    lineage: dict[str, object],
+    manifest: Manifest,
+) -> tuple[str | None, str | None, list[str]]:
+    """(suggested bump, declared bump, warnings) against the parent or latest version."""
+    baseline = _baseline(registry, model, parent)
+    if baseline is None:
+        return None, None, []
+    diff = diff_lineage(
+        baseline.lineage,
+        lineage,
+        baseline.file_hashes(),
+        {e.relpath: e.md5 for e in manifest.files},
+    )
+    previous, semver = SemVer.parse(baseline.version), SemVer.parse(version)
+    declared = bump_kind(previous, semver)
+    warnings: list[str] = []
+    if diff.suggested_bump != "none" and declared != diff.suggested_bump:
+        warnings.append(
+            f"declared a {declared} bump from {baseline.version} to {version}, but the "
+            f"lineage suggests a {diff.suggested_bump} bump ({diff.reason})"
+        )
+    if semver < previous:
+        warnings.append(f"{version} is lower than {baseline.version}")
+    return diff.suggested_bump, declared, warnings
+
+
 def register(
     registry: Registry,
     *,
@@ -68,28 +122,11 @@ def register(
     progress: Progress | None = None,
 ) -> RegistrationResult:
     validate_model_name(model)
-    semver = SemVer.parse(validate_version(version))
+    SemVer.parse(validate_version(version))
     if parent is not None:
         validate_version(parent)
     path = path.expanduser()
-    known = registry.has_model(model)
-    if known:
-        # Fail fast, before hashing: duplicate and unknown parent are refused again inside
-        # the insert transaction, where a concurrent registration is caught too.
-        existing = {v.version for v in registry.versions(model)}
-        if version in existing:
-            from safeship.errors import DuplicateVersionError
-
-            raise DuplicateVersionError(
-                f"model {model!r} already has version {version!r}; versions are immutable: "
-                "register a new version number"
-            )
-        if parent is not None and parent not in existing:
-            registry.version(model, parent)
-    elif parent is not None:
-        raise NotFoundError(
-            f"parent version {parent!r} does not exist: model {model!r} has no versions yet"
-        )
+    known = _refuse_early(registry, model, version, parent)
     root = registry.settings.project_root
     state_dir = registry.settings.state_dir
     clean_orphans(state_dir, lambda: local_stores(root))
@@ -98,25 +135,11 @@ def register(
         lineage = capture_lineage(root, path, dir_hash=manifest.dir_hash, parent_version=parent)
         pushed = store_artifact(root, path.resolve(), manifest)
 
-    warnings: list[str] = []
-    suggested = declared = None
-    baseline = _baseline(registry, model, parent) if known else None
-    if baseline is not None:
-        diff = diff_lineage(
-            baseline.lineage,
-            lineage,
-            baseline.file_hashes(),
-            {e.relpath: e.md5 for e in manifest.files},
-        )
-        suggested = diff.suggested_bump
-        declared = bump_kind(SemVer.parse(baseline.version), semver)
-        if suggested != "none" and declared != suggested:
-            warnings.append(
-                f"declared a {declared} bump from {baseline.version} to {version}, but the "
-                f"lineage suggests a {suggested} bump ({diff.reason})"
-            )
-        if SemVer.parse(version) < SemVer.parse(baseline.version):
-            warnings.append(f"{version} is lower than {baseline.version}")
+    suggested, declared, warnings = (
+        _bump_check(registry, model, parent, version, lineage, manifest)
+        if known
+        else (None, None, [])
+    )
 
     record, event = registry.add_version(
         model=model,
