@@ -78,6 +78,19 @@ class TrafficSummary:
     latencies_ms: list[float] = field(default_factory=list)
     elapsed_s: float = 0.0
 
+    def record(self, status: str, version: str | None, role: str | None, ms: float) -> None:
+        """Count one answered (or failed) request."""
+        self.statuses[status] += 1
+        if status == "200":
+            self.ok += 1
+            self.latencies_ms.append(ms)
+        else:
+            self.errors += 1
+        if version:
+            self.versions[version] += 1
+        if role:
+            self.roles[role] += 1
+
     def as_dict(self) -> dict[str, Any]:
         ordered = sorted(self.latencies_ms)
 
@@ -98,6 +111,16 @@ class TrafficSummary:
             "elapsed_s": round(self.elapsed_s, 3),
             "achieved_rps": round(self.sent / self.elapsed_s, 2) if self.elapsed_s else 0.0,
         }
+
+
+def _stopped_while_waiting(wait: float, stop: threading.Event | None) -> bool:
+    """Sleep ``wait`` seconds (if positive); True when ``stop`` was set meanwhile."""
+    if wait <= 0:
+        return False
+    if stop is not None:
+        return stop.wait(wait)
+    time.sleep(wait)
+    return False
 
 
 def run_traffic(config: TrafficConfig, stop: threading.Event | None = None) -> TrafficSummary:
@@ -134,16 +157,7 @@ def run_traffic(config: TrafficConfig, stop: threading.Event | None = None) -> T
             slots.release()
         latency = (time.perf_counter() - began) * 1000
         with lock:
-            summary.statuses[status] += 1
-            if status == "200":
-                summary.ok += 1
-                summary.latencies_ms.append(latency)
-            else:
-                summary.errors += 1
-            if version:
-                summary.versions[version] += 1
-            if role:
-                summary.roles[role] += 1
+            summary.record(status, version, role, latency)
 
     started = time.monotonic()
     interval = 1.0 / config.rate
@@ -158,13 +172,8 @@ def run_traffic(config: TrafficConfig, stop: threading.Event | None = None) -> T
                 due = started + index * interval
                 if due - started >= config.duration_s:
                     break
-                wait = due - time.monotonic()
-                if wait > 0:
-                    if stop is not None:
-                        if stop.wait(wait):
-                            break
-                    else:
-                        time.sleep(wait)
+                if _stopped_while_waiting(due - time.monotonic(), stop):
+                    break
                 slots.acquire()  # bounded: never more than `concurrency` in flight
                 user = f"{config.user_prefix}-{rng.randrange(config.users)}"
                 pool.submit(send, index, prompts[index % len(prompts)], user)
