@@ -90,6 +90,29 @@ def _end_state(
 
 
 # ---------------------------------------------------------------------- the drill
+def _publish(
+    report: DrillReport, settings: Settings, production: Registry, started: datetime
+) -> None:
+    """Write the report under ``reports/drills`` and record ``drill.completed`` (with the
+    report's hash) in production's ledger."""
+    model, scenario = report.model, report.scenario
+    out_dir = (settings.project_root / "reports" / "drills" / model
+               / f"{_stamp(started)}-{scenario}")  # fmt: skip
+    if out_dir.exists():
+        out_dir = out_dir.with_name(f"{out_dir.name}-{report.drill_id.rsplit('-', 1)[-1]}")
+    digest = write_report(report, out_dir)
+    event = production.record(
+        EventKind.DRILL_COMPLETED, actor=ACTOR, model=model, version=report.production_version,
+        payload={"drill_id": report.drill_id, "scenario": scenario, "outcome": report.outcome,
+                 "time_to_detect_s": report.time_to_detect_s,
+                 "time_to_revert_s": report.time_to_revert_s,
+                 "requests_affected": report.requests_affected,
+                 "ended_safe": report.ended_safe, "gaps": len(report.gaps),
+                 "report": str(Path(out_dir) / "report.json"), "report_sha256": digest},
+    )  # fmt: skip
+    report.ledger_seq = event.seq
+
+
 def run_drill(
     model: str,
     scenario: str,
@@ -142,21 +165,7 @@ def run_drill(
             if not options.keep_artifacts:
                 shutil.rmtree(stage.state_dir / "artifacts", ignore_errors=True)
         report.finished_at = datetime.now(UTC).isoformat()
-        out_dir = (settings.project_root / "reports" / "drills" / model
-                   / f"{_stamp(started)}-{scenario}")  # fmt: skip
-        if out_dir.exists():
-            out_dir = out_dir.with_name(f"{out_dir.name}-{drill_id.rsplit('-', 1)[-1]}")
-        digest = write_report(report, out_dir)
-        event = production_registry.record(
-            EventKind.DRILL_COMPLETED, actor=ACTOR, model=model, version=production,
-            payload={"drill_id": drill_id, "scenario": scenario, "outcome": report.outcome,
-                     "time_to_detect_s": report.time_to_detect_s,
-                     "time_to_revert_s": report.time_to_revert_s,
-                     "requests_affected": report.requests_affected,
-                     "ended_safe": report.ended_safe, "gaps": len(report.gaps),
-                     "report": str(Path(out_dir) / "report.json"), "report_sha256": digest},
-        )  # fmt: skip
-        report.ledger_seq = event.seq
+        _publish(report, settings, production_registry, started)
         return report
     finally:
         production_registry.close()
