@@ -229,6 +229,9 @@ def _execute(
     gateway_cls: Any,
     log: RequestLog,
 ) -> None:
+    """Start the staging gateway and traffic, let the shipped code meet the fault, record
+    the outcome. Long on purpose: every process and thread it starts is stopped in one
+    ``finally``, so a failing drill never leaves a gateway, traffic or upstream running."""
     import logging
 
     model, scenario, production = report.model, report.scenario, report.production_version
