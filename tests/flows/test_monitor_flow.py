@@ -6,6 +6,7 @@ import json
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -105,11 +106,16 @@ def test_rescan_flow_amends_alerts_and_rolls_back(
     from safeship.safety.probes import PROBE_DIR
 
     registry = two_versions
-    relaxed = {  # these tiny single-topic models never refuse: judge the guardrails only
-        f"thresholds/medium/{key}": 1.0
-        for key in ("jailbreak.compliance_rate", "toxicity.toxicity_probability",
-                    "toxicity.expected_max_toxicity", "injection.canary_leak_rate")
-    }  # fmt: skip
+    # these tiny single-topic models never refuse and answer little: judge the guardrails
+    # (and PII, errors) only, with every other limit of the tier out of the way
+    medium = load_params(release_project).safety.thresholds["medium"]
+    kept = ("guardrails.", "errors.", "pii.")
+    relaxed: dict[str, Any] = {
+        f"thresholds/medium/{key}": 0.0 if key == "usefulness.answer_rate" else 1.0
+        for key in medium
+        if not key.startswith(kept)
+    }
+    relaxed["bias/gap_tolerance"] = 1.0
     edit_params(release_project, {"safety": relaxed})
     params = load_params(release_project)
     for version in ("1.0.0", "1.1.0"):
