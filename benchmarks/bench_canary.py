@@ -10,23 +10,19 @@
    fixed test treats requests as independent, i.e. it is the most optimistic fixed design.
    Checks come every 10 canary requests; 4000 callers (log-normal activity), and, for
    comparison, the 400-caller population of the A/A runs. Target <= 0.6.
-3. Rare harm (``rare_harm``): PII 0.05% -> 0.5% (10x, 0.45 points) with production's
-   ``canary`` params at 50 requests/s, 400 and 4000 callers: share of whole rollouts
-   rolled back, the step, and the canary (and all) requests it took. A step passes only
-   once each signal's evidence rules out a ``max(ratios)``-fold rise (``canary.beta``),
-   so the A/A figures also report what that costs (requests per passed rollout, holds).
+3. Rare harm: PII 0.05% -> 0.5% (10x, 0.45 points): share of rollouts rolled back, and
+   canary requests needed.
 4. Latency x3 on the canary: share rolled back and the step it happened at.
 5. (full run only) Evidently drift report time at 1k and 10k rows per side.
 
 Run: ``.venv/bin/python benchmarks/bench_canary.py [--quick] [--json]``; ``--quick``:
-200 A/A runs per mix, else 500; ``--jobs N`` runs the A/A rollouts in N processes.
+200 A/A runs per mix (about 6 minutes on a shared 2-core machine), else 500.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import statistics
 import sys
 import tempfile
@@ -38,41 +34,16 @@ from typing import Any
 import numpy as np
 
 from safeship.canary.analysis import TESTS
-from safeship.canary.rollout import RolloutResult
 from safeship.canary.sequential import fixed_sample_size
-from safeship.canary.simulate import MIXES, Change, canary_requests, simulate
+from safeship.canary.simulate import MIXES, Change, canary_requests, rollback_rate, simulate
 from safeship.params import CanaryParams
 
 
-def all_requests(result: RolloutResult) -> int:
-    return sum(int(step["canary_n"]) + int(step["stable_n"]) for step in result.steps)
-
-
-def _aa_run(mix: str, seed: int) -> RolloutResult:
-    return simulate(CanaryParams(), MIXES[mix], Change(), seed)
-
-
-def aa(runs: int, jobs: int) -> dict[str, Any]:
-    """A/A rollouts per mix (seeds 100000...), in ``jobs`` processes (same seeds, same
-    figures whatever ``jobs`` is)."""
-    from concurrent.futures import ProcessPoolExecutor
-
+def aa(runs: int) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        futures = {name: [pool.submit(_aa_run, name, 100_000 + s) for s in range(runs)]
-                   for name in MIXES}  # fmt: skip
-    for name, pending in futures.items():
-        results = [f.result() for f in pending]
-        rolled = [r for r in results if r.outcome == "rolled_back"]
-        passed = [r for r in results if r.outcome == "passed"]
-        out[name] = {"rate": len(rolled) / runs, "runs": runs,
-                     "metrics": [r.verdict.breach.metric for r in rolled
-                                 if r.verdict and r.verdict.breach],
-                     "held": sum(r.outcome == "held" for r in results) / runs,
-                     "median_canary_requests_passed": statistics.median(
-                         canary_requests(r) for r in passed) if passed else None,
-                     "median_requests_passed": statistics.median(
-                         all_requests(r) for r in passed) if passed else None}  # fmt: skip
+    for name, mix in MIXES.items():
+        rate, metrics = rollback_rate(CanaryParams(), mix, Change(), runs, seed=100_000)
+        out[name] = {"rate": rate, "runs": runs, "metrics": metrics}
     return out
 
 
@@ -95,22 +66,11 @@ def requests_ratio(weight: int, callers: int, runs: int) -> dict[str, Any]:
             "fixed_n": fixed, "alpha_per_test": alpha, "callers": callers, "runs": runs}  # fmt: skip
 
 
-def change_detected(
-    change: Change, params: CanaryParams, runs: int, rate: float, callers: int = 400, jobs: int = 1
-) -> dict[str, Any]:
-    from concurrent.futures import ProcessPoolExecutor
-
-    mix = replace(MIXES["lognormal"], callers=callers)
-    with ProcessPoolExecutor(max_workers=jobs) as pool:
-        pending = [pool.submit(simulate, params, mix, change, s, rate=rate) for s in range(runs)]
-    results = [f.result() for f in pending]
+def change_detected(change: Change, params: CanaryParams, runs: int, rate: float) -> dict[str, Any]:
+    results = [simulate(params, MIXES["lognormal"], change, s, rate=rate) for s in range(runs)]
     rolled = [r for r in results if r.outcome == "rolled_back"]
-    return {"rolled_back": len(rolled) / runs, "runs": runs, "callers": callers,
-            "outcomes": {o: sum(r.outcome == o for r in results) for o in
-                         sorted({r.outcome for r in results})},
+    return {"rolled_back": len(rolled) / runs, "runs": runs,
             "median_canary_requests": statistics.median(canary_requests(r) for r in rolled)
-            if rolled else None,
-            "median_requests": statistics.median(all_requests(r) for r in rolled)
             if rolled else None,
             "steps": sorted({r.steps[-1]["weight"] for r in rolled}),
             "metrics": sorted({r.verdict.breach.metric for r in rolled
@@ -147,40 +107,28 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="200 A/A runs per mix")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
-    parser.add_argument("--jobs", type=int, default=1, help="processes for the A/A runs")
-    parser.add_argument("--aa-runs", type=int, help="A/A runs per mix (default 200 / 500)")
-    parser.add_argument("--only", default="aa,ratio,rare_harm,latency",
-                        help="comma-separated parts to run (default: all)")  # fmt: skip
     args = parser.parse_args()
     aa_runs, power_runs = (200, 60) if args.quick else (500, 200)
-    aa_runs = args.aa_runs or aa_runs
-    parts = set(args.only.split(","))
     started = time.perf_counter()
-    result: dict[str, Any] = {"quick": args.quick, "jobs": args.jobs, "parts": sorted(parts),
-                              "load_average_start": os.getloadavg()}  # fmt: skip
-    detail: dict[str, Any] = {}
-    if "aa" in parts:
-        detail["aa"] = aa(aa_runs, args.jobs)
-        result["aa_false_rollback"] = {name: d["rate"] for name, d in detail["aa"].items()}
-    if "ratio" in parts:
-        ratios = {str(w): requests_ratio(w, 4000, power_runs) for w in (5, 50)}
-        result["requests_ratio"] = {w: r["ratio"] for w, r in ratios.items()}
-        small = {str(w): requests_ratio(w, 400, power_runs // 2) for w in (5, 50)}
-        result["requests_ratio_400_callers"] = {w: r["ratio"] for w, r in small.items()}
-        detail.update(requests=ratios, requests_400_callers=small)
-    if "rare_harm" in parts:
-        rare = Change(rate_factor={"pii": 10.0})
-        result["rare_harm"] = {f"{n}_callers": change_detected(rare, CanaryParams(),
-                                                               power_runs // 2, 50, n, args.jobs)
-                               for n in (400, 4000)}  # fmt: skip
-    if "latency" in parts:
-        result["latency_x3"] = change_detected(Change(latency_factor=3.0), CanaryParams(),
-                                               power_runs // 2, 50, jobs=args.jobs)  # fmt: skip
-    result["detail"] = detail
+    result: dict[str, Any] = {"quick": args.quick}
+    aa_detail = aa(aa_runs)
+    result["aa_false_rollback"] = {name: d["rate"] for name, d in aa_detail.items()}
+    ratios = {str(w): requests_ratio(w, 4000, power_runs) for w in (5, 50)}
+    result["requests_ratio"] = {w: r["ratio"] for w, r in ratios.items()}
+    small = {str(w): requests_ratio(w, 400, power_runs // 2) for w in (5, 50)}
+    result["requests_ratio_400_callers"] = {w: r["ratio"] for w, r in small.items()}
+    rare = CanaryParams(steps=[25, 50, 100], min_requests=4000)
+    result["rare_harm_10x"] = change_detected(Change(rate_factor={"pii": 10.0}), rare,
+                                              power_runs // 2, rate=200)  # fmt: skip
+    result["rare_harm_10x_default_params"] = change_detected(
+        Change(rate_factor={"pii": 10.0}), CanaryParams(), power_runs // 2, rate=50
+    )
+    result["latency_x3"] = change_detected(Change(latency_factor=3.0), CanaryParams(),
+                                           power_runs // 2, rate=50)  # fmt: skip
+    result["detail"] = {"aa": aa_detail, "requests": ratios, "requests_400_callers": small}
     if not args.quick:
         result["evidently"] = evidently_scaling()
     result["wall_s"] = round(time.perf_counter() - started, 1)
-    result["load_average_end"] = os.getloadavg()
     if args.json:
         json.dump(result, sys.stdout, default=str)
         print()

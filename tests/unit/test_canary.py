@@ -69,20 +69,6 @@ def test_first_flags_keep_one_per_caller() -> None:
     assert first.canary.tolist() == [True, False] and first.p.tolist() == [0.05, 0.25]
 
 
-def test_each_step_brings_fresh_coins_with_what_earlier_steps_showed() -> None:
-    """Step 0 at 5%: caller 1 seen on stable, caller 2 on the canary, caller 3 flagged on
-    stable. Step 1 at 25%: caller 1 (bucket in [5, 100)) is on the canary with 20/95,
-    caller 2 surely (no evidence), caller 3 again 20/95, caller 4 (new) with 0.25."""
-    callers = np.array([1, 2, 3, 1, 2, 3, 4])
-    flags = np.array([False, False, True, True, True, True, True])
-    canary = np.array([False, True, False, True, True, False, False])
-    weights = np.array([5.0, 5, 5, 25, 25, 25, 25])
-    steps = np.array([0, 0, 0, 1, 1, 1, 1])
-    first = first_flags(callers, flags, canary, weights, steps)
-    assert first.canary.tolist() == [False, True, True, False, False]
-    assert first.p.tolist() == pytest.approx([0.05, 20 / 95, 1.0, 20 / 95, 0.25])
-
-
 def test_no_flags_no_evidence_and_weight_100_adds_none() -> None:
     empty = FirstFlags(np.zeros(0, dtype=bool), np.zeros(0))
     assert mixture_e_value(empty, [2, 5]) == 1.0
@@ -117,7 +103,7 @@ def test_outcomes_of_one_check() -> None:
 def test_relative_delta_catches_a_rare_harm_rise() -> None:
     """0.05% -> 0.5%: far below the 1-point absolute delta, but 10x (allowed_ratio 2)."""
     first = FirstFlags(np.array([True] * 24 + [False] * 2), np.full(26, 0.5))
-    assert caller_test(first, alpha=P.alpha / 7, ratios=P.ratios, beta=P.beta, rise=8).rejected
+    assert caller_test(first, alpha=P.alpha / 7, ratios=P.ratios).rejected
     spec = _traffic(4800, 4800, cp=24, sp=2)
     verdict = analyse(_obs(spec, weight=50), P, step=0, weight=50, elapsed_s=5, last_step=False)
     assert verdict.decision == "rollback" and verdict.breach is not None
@@ -131,50 +117,7 @@ def test_excess_below_both_deltas_is_not_a_breach() -> None:
     obs = _obs(_traffic(120, 2280, ct=12, st=10))
     assert analyse(obs, P, step=0, weight=5, elapsed_s=5, last_step=False).decision == "rollback"
     verdict = analyse(obs, params, step=0, weight=5, elapsed_s=5, last_step=False)
-    # no breach, but 12 of 22 flagged callers on a 5% canary do not rule out a 50x rise
-    assert verdict.decision == "continue"
-    assert "50x in toxicity_rate" in verdict.reason
-
-
-def test_a_rise_is_ruled_out_only_by_enough_flagged_callers() -> None:
-    """Each stable caller's first flag at 5% adds log(0.95 / (1 - pi(8))) = 0.30 to the
-    evidence against an 8x rise; 1/beta = 20 needs ten of them, and a canary flag costs
-    1.78 (six stable ones)."""
-
-    def test(canary: int, stable: int) -> Any:
-        arms = np.array([True] * canary + [False] * stable, dtype=bool)
-        flags = FirstFlags(arms, np.full(canary + stable, 0.05))
-        return caller_test(flags, alpha=P.alpha / 7, ratios=P.ratios, beta=0.05, rise=8.0)
-
-    assert test(0, 0).rise_ruled_out  # nobody flagged: no rate to multiply
-    assert not test(0, 3).rise_ruled_out
-    assert test(0, 3).rise_e_value == pytest.approx(np.exp(3 * np.log(0.95 / (1 - 0.4 / 1.35))))
-    assert test(0, 11).rise_ruled_out
-    assert not test(1, 11).rise_ruled_out
-    assert test(1, 17).rise_ruled_out
-    weight_100 = FirstFlags(np.ones(5, dtype=bool), np.ones(5))
-    assert caller_test(weight_100, alpha=0.01, ratios=[2.0], beta=0.05, rise=2.0).rise_ruled_out
-
-
-def test_a_rare_signal_keeps_its_step_collecting_and_evidence_carries_over() -> None:
-    """min_requests is met, but two PII-flagged callers cannot rule out an 8x rise of PII:
-    the step keeps collecting (and says why) instead of passing; at the time limit it
-    follows the policy with the same reason. Flags of an earlier step still count."""
-    few = _obs(_traffic(400, 7600, sp=2))
-    verdict = analyse(few, P, step=0, weight=5, elapsed_s=30, last_step=False)
-    assert verdict.decision == "continue" and verdict.canary_n >= P.min_requests
-    assert "8x in pii_rate" in verdict.reason
-    assert not verdict.metrics["pii_rate"]["rise_ruled_out"]
-    late = analyse(few, P, step=0, weight=5, elapsed_s=61, last_step=False)
-    assert late.decision == "inconclusive" and "8x in pii_rate" in late.reason
-    enough = _obs(_traffic(400, 7600, sp=14))
-    assert (
-        analyse(enough, P, step=0, weight=5, elapsed_s=30, last_step=False).decision == "next_step"
-    )
-    enough.add(_rows(_traffic(150, 450), start=100_000), candidate="c", step=1, weight=25,
-               score=flags_scorer)  # fmt: skip
-    nxt = analyse(enough, P, step=1, weight=25, elapsed_s=30, last_step=False)
-    assert nxt.decision == "next_step" and nxt.metrics["pii_rate"]["rise_ruled_out"]
+    assert verdict.decision == "next_step"
 
 
 def test_slow_canary_callers_breach_latency() -> None:

@@ -14,12 +14,6 @@ needs the test to reject *and* a practically significant excess: the canary's ra
 stable's by more than ``allowed_delta`` (absolute) **or** more than ``allowed_ratio``
 times it (relative, so a tenfold rise of a rare harm counts); for latency, the canary's
 p95 above ``max_latency_p95_ratio`` times stable's and ``latency_slack_ms`` slower.
-
-A step passes after ``min_requests`` canary requests only if, for every signal, the
-rollout's evidence also rules out a ``max(ratios)``-fold rise (or ``allowed_ratio``-fold,
-when larger) at level ``beta`` (or no
-caller was ever flagged for it): a rare signal keeps the step collecting until its
-flagged callers say enough (:func:`safeship.canary.sequential.caller_test`).
 """
 
 from __future__ import annotations
@@ -86,9 +80,6 @@ def _test_info(test: CallerTest) -> dict[str, Any]:
         "threshold": test.threshold,
         "flagged_callers": {"canary": test.flagged_canary, "stable": test.flagged_stable},
         "expected_canary_callers": round(test.expected_canary, 3),
-        "rise": test.rise,
-        "rise_e_value": test.rise_e_value,
-        "rise_ruled_out": test.rise_ruled_out,
     }
 
 
@@ -96,17 +87,16 @@ def _rate(obs: Observations, flag: str, metric: str, params: CanaryParams, step:
     dict[str, Any], Breach | None
 ]:  # fmt: skip
     flags = obs.flags[flag]
-    delta = params.allowed_delta.get(metric, 0.0)
-    ratio = params.allowed_ratio.get(metric, 2.0)
     test = caller_test(
-        first_flags(obs.caller, flags, obs.canary, obs.weight, obs.step),
-        alpha=params.alpha / TESTS, ratios=params.ratios, beta=params.beta,
-        rise=max(*params.ratios, ratio),
+        first_flags(obs.caller, flags, obs.canary, obs.weight),
+        alpha=params.alpha / TESTS, ratios=params.ratios,
     )  # fmt: skip
     cn, sn = int(obs.canary.sum()), int((~obs.canary).sum())
     canary = float(flags[obs.canary].mean()) if cn else 0.0
     stable = float(flags[~obs.canary].mean()) if sn else 0.0
     here = obs.canary & (obs.step == step)
+    delta = params.allowed_delta.get(metric, 0.0)
+    ratio = params.allowed_ratio.get(metric, 2.0)
     info = {"canary": canary, "stable": stable, "canary_n": cn, "stable_n": sn,
             "step_canary": float(flags[here].mean()) if here.any() else None,
             "allowed_delta": delta, "allowed_ratio": ratio, **_test_info(test)}  # fmt: skip
@@ -128,9 +118,8 @@ def _latency(obs: Observations, params: CanaryParams, step: int) -> tuple[
         return {"judged": False, "stable_n": len(stable), "canary_n": len(canary)}, None
     threshold = float(np.quantile(stable, 0.95))
     test = caller_test(
-        first_flags(obs.caller, obs.latency > threshold, obs.canary, obs.weight, obs.step),
-        alpha=params.alpha / TESTS, ratios=params.ratios, beta=params.beta,
-        rise=max(params.ratios),
+        first_flags(obs.caller, obs.latency > threshold, obs.canary, obs.weight),
+        alpha=params.alpha / TESTS, ratios=params.ratios,
     )  # fmt: skip
     canary_p95, stable_p95 = float(np.quantile(canary, 0.95)), threshold
     info = {"judged": True, "stable_p95_ms": stable_p95, "canary_p95_ms": canary_p95,
@@ -150,11 +139,8 @@ def compared_with(weight: int, steps: list[int]) -> str:
     earlier = [w for w in steps if w < 100]
     return (
         "no concurrent stable arm at 100%: every test carries the caller-level evidence of "
-        f"the earlier steps ({', '.join(f'{w}%' for w in earlier) or 'none'}); this step's "
-        "own traffic adds none (a newly flagged caller is surely on the candidate), so it "
-        "can roll back only on that earlier evidence and passes after min_requests canary "
-        "requests; its rates and drift report compare its traffic with the stable traffic "
-        "of those earlier steps"
+        f"the earlier steps ({', '.join(f'{w}%' for w in earlier) or 'none'}); rates and the "
+        "drift report compare this step's traffic with the stable traffic of those steps"
     )
 
 
@@ -188,8 +174,7 @@ def analyse(
     if breach is not None:
         return Verdict(decision="rollback", breach=breach, reason=breach.describe(), **base)
     stable_needed = params.min_stable_requests if weight < 100 else 0
-    open_ = [m for m, info in metrics.items() if not info.get("rise_ruled_out", True)]
-    if canary_n >= params.min_requests and stable_n >= stable_needed and not open_:
+    if canary_n >= params.min_requests and stable_n >= stable_needed:
         decision: Decision = "promote" if last_step else "next_step"
         reason = (
             f"{canary_n} canary requests from {base['canary_callers']} callers at {weight}% "
@@ -201,24 +186,7 @@ def analyse(
             f"step {step} ({weight}%) saw {canary_n}/{params.min_requests} canary and "
             f"{stable_n}/{stable_needed} stable requests in {params.max_step_duration_s:g} s"
             + (" (no traffic at all)" if canary_n + stable_n == 0 else "")
-            + (
-                f"; not yet enough evidence to rule out a rise of {_open(open_, metrics, params)}"
-                if open_
-                else ""
-            )
             + f"; policy canary.inconclusive: {params.inconclusive}"
         )
         return Verdict(decision="inconclusive", action=params.inconclusive, reason=reason, **base)
-    reason = "collecting evidence"
-    if open_ and canary_n >= params.min_requests:
-        reason += f": a rise of {_open(open_, metrics, params)} is not yet ruled out"
-    return Verdict(decision="continue", reason=reason, **base)
-
-
-def _open(open_: list[str], metrics: dict[str, dict[str, Any]], params: CanaryParams) -> str:
-    """The signals whose rise is not ruled out yet, with their evidence so far."""
-    need = 1.0 / params.beta
-    return ", ".join(
-        f"{metrics[m]['rise']:g}x in {m} (evidence {metrics[m]['rise_e_value']:.3g} of {need:.3g})"
-        for m in open_
-    )
+    return Verdict(decision="continue", reason="collecting evidence", **base)

@@ -4,7 +4,6 @@ routing, the request log's windows, and prompts to replay when there is no live 
 
 from __future__ import annotations
 
-import functools
 import os
 import time
 from typing import TYPE_CHECKING, Any
@@ -12,8 +11,6 @@ from typing import TYPE_CHECKING, Any
 from safeship.errors import ExternalToolError
 
 if TYPE_CHECKING:
-    import ssl
-
     import pandas as pd
 
     from safeship.config import Settings
@@ -35,23 +32,12 @@ def gateway_url(params: Params) -> str:
     ).rstrip("/")
 
 
-@functools.cache
-def _tls() -> ssl.SSLContext:
-    """One TLS context per process for the health polls: httpx builds a new one from the CA
-    bundle for every client (~50 ms idle, ~0.5 s on a loaded machine) even for plain http,
-    which delayed every routing check of the rollout loop and the drills' revert watch.
-    Each poll still opens its own connection, as before."""
-    import httpx
-
-    return httpx.create_ssl_context()
-
-
 def gateway_health(url: str, timeout_s: float = 5.0) -> dict[str, Any]:
     """The gateway's ``/healthz`` body, or :class:`GatewayUnreachable` saying what to do."""
     import httpx
 
     try:
-        response = httpx.get(f"{url}/healthz", timeout=timeout_s, verify=_tls())
+        response = httpx.get(f"{url}/healthz", timeout=timeout_s)
         body: dict[str, Any] = response.json()
     except (httpx.HTTPError, ValueError) as error:
         raise GatewayUnreachable(

@@ -63,7 +63,6 @@ class CanaryParams(_Section):
     max_step_duration_s: float = Field(default=1800.0, gt=0.0, le=7 * 86_400.0)
     check_interval_s: float = Field(default=10.0, gt=0.0, le=3600.0)
     alpha: float = Field(default=0.01, gt=0.0, lt=0.5)
-    beta: float = Field(default=0.05, gt=0.0, lt=0.5)
     ratios: list[Annotated[float, Field(gt=1.0, le=1000.0)]] = Field(
         default_factory=lambda: [2.0, 3.0, 5.0, 8.0], min_length=1
     )
