@@ -80,9 +80,8 @@ def _state(run_id: str) -> str:
     return f"{state.type.value}/{state.name}" if state else "NONE"
 
 
-def test_a_suspended_approval_survives_killing_server_and_serving_process(
-    release_project: Path, stack: Stack
-) -> None:
+def _suspended_release() -> str:
+    """Start a release of demo-chat 1.0.0 and wait until it suspends for approval."""
     run_id = _start_release(
         model="demo-chat",
         candidate_path="models/demo-chat",
@@ -91,6 +90,13 @@ def test_a_suspended_approval_survives_killing_server_and_serving_process(
         risk_tier="medium",
     )
     wait_for(lambda: _state(run_id) == "PAUSED/Suspended", 300, "the run to suspend")
+    return run_id
+
+
+def test_a_suspended_approval_survives_killing_server_and_serving_process(
+    release_project: Path, stack: Stack
+) -> None:
+    run_id = _suspended_release()
     _kill(stack)  # the Prefect server and the serving process, as a power cut would
     _start(stack)
     assert _state(run_id) == "PAUSED/Suspended"  # the wait lives in the server's database
@@ -135,14 +141,7 @@ def test_a_suspended_wait_that_times_out_rejects_the_version(
     from tests.flows.support import edit_params
 
     edit_params(release_project, {"release": {"tiers/medium/approval_timeout_s": 5}})
-    run_id = _start_release(
-        model="demo-chat",
-        candidate_path="models/demo-chat",
-        version="1.0.0",
-        author="dave",
-        risk_tier="medium",
-    )
-    wait_for(lambda: _state(run_id) == "PAUSED/Suspended", 300, "the run to suspend")
+    run_id = _suspended_release()
     params = load_params(release_project)
     assert expired_waits_task.fn(params) == []  # the run is still waiting
     wait_for(lambda: _state(run_id).startswith("FAILED"), 120, "Prefect to fail the wait")

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -13,20 +11,11 @@ from safeship.config import Settings
 from safeship.dburl import check_db_url
 from safeship.errors import ConfigError, NotFoundError
 from safeship.registry.store import Registry
-
-SAFESHIP = [sys.executable, "-m", "safeship.cli"]
+from tests.helpers import run
 
 
 def _cli(project: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*SAFESHIP, *args],
-        cwd=project,
-        capture_output=True,
-        text=True,
-        check=False,
-        env={**os.environ, **env},
-        timeout=120,
-    )
+    return run(project, *args, env=env)
 
 
 @pytest.mark.parametrize(
